@@ -1,0 +1,49 @@
+"""Messages for failed claims, in the suite's one grammar (see STYLE.md §4)::
+
+    FAILED <claim> — <implementation> [<family> · <backend> · seed <seed>]
+      <what> = <measured> (CI lo–hi), theory <predicted>; observed/theory = <ratio>
+      test: <test>; level <level> of the false-alarm budget <budget>
+      reproduce: pytest <nodeid> --impl <family>=<spec> --seed <seed> --profile <profile>
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from checks.stats import Decision
+
+if TYPE_CHECKING:
+    from checks.claims import ClaimRun
+
+
+def fmt(value: float | None) -> str:
+    """A number to 4 significant digits."""
+    return "—" if value is None else f"{value:.4g}"
+
+
+def describe(decision: Decision) -> str:
+    """One line: what was measured, its interval, what theory predicts, and their ratio."""
+    line = f"{decision.what} = {fmt(decision.measured)}"
+    if decision.interval is not None:
+        confidence = f"{100 * (1 - decision.level):.4g}% CI " if decision.level > 0 else "CI "
+        line += f" ({confidence}{fmt(decision.interval[0])} to {fmt(decision.interval[1])})"
+    if decision.predicted is not None:
+        line += f", theory {fmt(decision.predicted)}"
+        if decision.measured is not None and decision.predicted not in (0.0, None):
+            line += f"; observed/theory = {decision.measured / decision.predicted:.4g}"
+    if decision.p_value is not None:
+        line += f"; p = {decision.p_value:.3g}"
+    return line
+
+
+def failure_message(run: ClaimRun, rejected: list[Decision]) -> str:
+    """The whole failure report of a check, one block per rejected decision."""
+    family = run.claim.family
+    lines = [f"FAILED {run.claim.id} — {run.implementation} [{family} · {run.backend} · seed {run.seed}]"]
+    for d in rejected:
+        lines.append(f"  {describe(d)}")
+        level = f"level {d.level:.3g} of the false-alarm budget {run.budget:.3g}" if d.level else "exact check"
+        lines.append(f"  test: {d.test}; {level}")
+    impl = f" --impl {family}={run.implementation}" if run.implementation != "reference" else ""
+    lines.append(f"  reproduce: pytest {run.nodeid}{impl} --seed {run.seed} --profile {run.profile}")
+    return "\n".join(lines)

@@ -1,0 +1,310 @@
+"""Implementations under test: resolving ``--impl FAMILY=SPEC``, adapters, and the contract guard.
+
+SPEC forms: ``MODULE:ATTR`` or ``path/to/file.py:ATTR`` (NumPy form), ``torch:MODULE:ATTR`` (a PyTorch
+optimizer factory). The contract (README, "Validate your implementation"):
+
+- ``sgd``:  ``fn(theta, grad, lr) -> theta_next``; torch: ``fn(params, lr=lr) -> Optimizer``.
+- ``sgld``: ``fn(theta, grad, lr, temperature, rng) -> theta_next``; torch: ``fn(params, lr=lr, temperature=T)``.
+- ``sde``:  ``fn(x, t, dt, drift, diffusion, dW) -> x_next`` (one Itô step).
+
+Arrays are float64, batch-first ``(chains, d)``; inputs must not be mutated. The :class:`Guard` turns every
+breach (raising, wrong type/shape/dtype, NaN/inf where the chain is stable, mutating an input, exceeding
+the check's time budget) into a :class:`ContractError` whose message names what the implementation did.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from solvers import sde as sde_schemes
+from solvers import sgd as sgd_reference
+from solvers import sgld as sgld_reference
+from solvers._xp import asarray, is_numpy, namespace, to_numpy
+
+IMPL_FAMILIES = ("sgd", "sgld", "sde")
+REFERENCE = {"sgd": sgd_reference.gd_step, "sgld": sgld_reference.sgld_step, "sde": sde_schemes.euler_maruyama}
+
+
+class UsageError(Exception):
+    """A SPEC that cannot be used (bad syntax, import failure, missing or non-callable ATTR)."""
+
+
+class ContractError(Exception):
+    """The implementation broke the contract (reported as outcome ``error``)."""
+
+
+@dataclass(frozen=True)
+class Implementation:
+    """A resolved implementation: ``kind`` is ``reference``, ``numpy`` or ``torch``."""
+
+    family: str
+    spec: str
+    kind: str
+    target: Callable[..., Any]
+
+    @property
+    def name(self) -> str:
+        return self.spec
+
+
+def reference(family: str) -> Implementation:
+    """The suite's own solver for ``family``."""
+    return Implementation(family, "reference", "reference", REFERENCE[family])
+
+
+def parse_option(option: str) -> tuple[str, str]:
+    """Split ``FAMILY=SPEC``."""
+    family, sep, spec = option.partition("=")
+    if not sep or not spec:
+        raise UsageError(f"--impl {option!r}: expected FAMILY=SPEC, e.g. sgd=mylib.optim:step")
+    if family not in IMPL_FAMILIES:
+        raise UsageError(f"--impl {option!r}: unknown family {family!r}; expected one of {', '.join(IMPL_FAMILIES)}")
+    return family, spec
+
+
+def resolve(family: str, spec: str) -> Implementation:
+    """Import ``spec`` for ``family``; :class:`UsageError` with one clear line if that is impossible."""
+    if spec.startswith("torch:"):
+        if family == "sde":
+            raise UsageError(f"--impl sde={spec}: the sde family has no torch form; give MODULE:ATTR")
+        module_name, sep, attr = spec[len("torch:"):].rpartition(":")
+        if not sep or not module_name:
+            raise UsageError(f"--impl {family}={spec}: expected torch:MODULE:ATTR, e.g. torch:torch.optim:SGD")
+        try:
+            import torch  # noqa: F401
+        except ImportError:
+            raise UsageError(f"--impl {family}={spec}: PyTorch is not installed "
+                             "(pip install 'sgd-conformance[torch]')") from None
+        return Implementation(family, spec, "torch", _attribute(_import_module(module_name, family, spec),
+                                                                attr, family, spec))
+    target, sep, attr = spec.rpartition(":")
+    if not sep or not target or not attr:
+        raise UsageError(f"--impl {family}={spec}: expected MODULE:ATTR or path/to/file.py:ATTR")
+    module = _import_file(target, family, spec) if target.endswith(".py") else _import_module(target, family, spec)
+    return Implementation(family, spec, "numpy", _attribute(module, attr, family, spec))
+
+
+def _import_module(name: str, family: str, spec: str) -> ModuleType:
+    cwd = str(Path.cwd())
+    if cwd not in sys.path:
+        sys.path.insert(0, cwd)
+    try:
+        return importlib.import_module(name)
+    except Exception as exc:  # noqa: BLE001 - any import failure is a usage error
+        raise UsageError(f"--impl {family}={spec}: cannot import {name!r}: {type(exc).__name__}: {exc}") from None
+
+
+def _import_file(path: str, family: str, spec: str) -> ModuleType:
+    file = Path(path)
+    if not file.is_file():
+        raise UsageError(f"--impl {family}={spec}: no such file {path!r}")
+    module_name = f"_sgd_conformance_impl_{family}_{file.stem}"
+    loader_spec = importlib.util.spec_from_file_location(module_name, file)
+    if loader_spec is None or loader_spec.loader is None:
+        raise UsageError(f"--impl {family}={spec}: cannot load {path!r} as a Python module")
+    module = importlib.util.module_from_spec(loader_spec)
+    try:
+        loader_spec.loader.exec_module(module)
+    except Exception as exc:  # noqa: BLE001
+        raise UsageError(f"--impl {family}={spec}: importing {path!r} raised {type(exc).__name__}: {exc}") from None
+    return module
+
+
+def _attribute(module: ModuleType, attr: str, family: str, spec: str) -> Callable[..., Any]:
+    try:
+        target = getattr(module, attr)
+    except AttributeError:
+        raise UsageError(f"--impl {family}={spec}: module {module.__name__!r} has no attribute {attr!r}") from None
+    if not callable(target):
+        raise UsageError(f"--impl {family}={spec}: {attr!r} is a {type(target).__name__}, not callable")
+    return target
+
+
+class _Timeout(BaseException):
+    """Raised by the alarm inside an implementation call (BaseException: not swallowed by `except Exception`)."""
+
+
+@contextmanager
+def _alarm(seconds: float) -> Iterator[None]:
+    """Interrupt the block after ``seconds`` (SIGALRM; main thread only, else measured after the fact)."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        raise _Timeout
+
+    previous = signal.signal(signal.SIGALRM, handler)
+    signal.setitimer(signal.ITIMER_REAL, max(seconds, 1e-3))
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@dataclass
+class Guard:
+    """Calls one implementation under the contract, for one check, within ``budget_s`` seconds in total."""
+
+    impl: Implementation
+    budget_s: float
+    profile: str
+    spent_s: float = 0.0
+    calls: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def call(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], *, result_like: Any,
+             inputs: dict[str, Any], finite: bool, context: str, returns_array: bool = True) -> Any:
+        """Call ``fn`` (the implementation, or an adapter around it) with ``args``; check purity, type,
+        shape, dtype and finiteness of the result; count the time against the budget."""
+        __tracebackhide__ = True
+        name = self.impl.name
+        remaining = self.budget_s - self.spent_s
+        if remaining <= 0:
+            raise ContractError(f"{name} did not finish within {self.budget_s:.0f} s (profile {self.profile}); stopped")
+        copies = {k: v.copy() for k, v in inputs.items()}
+        start = time.perf_counter()
+        try:
+            with _alarm(remaining):
+                result = fn(*args, **kwargs)
+        except _Timeout:
+            self.spent_s += time.perf_counter() - start
+            raise ContractError(f"{name} did not return within {self.budget_s:.0f} s in total "
+                                f"(profile {self.profile}; at step {self.calls}); stopped") from None
+        except Exception as exc:
+            raise ContractError(f"{name} raised {type(exc).__name__}({str(exc)!r}) at step {self.calls}"
+                                f" ({context})") from exc
+        finally:
+            self.spent_s += time.perf_counter() - start
+        for key, before in copies.items():
+            after = inputs[key]
+            if after.shape != before.shape or not bool(_xp_all_equal(after, before)):
+                change = float(np.nanmax(np.abs(to_numpy(after) - to_numpy(before)))) if after.shape == before.shape \
+                    else float("nan")
+                raise ContractError(f"{name} modified its input {key} in place (max |change| = {change:.3g}) "
+                                    f"at step {self.calls}; return a new array")
+        if returns_array:
+            self._check_result(result, result_like, finite, context)
+            self.calls += 1
+        return result
+
+    def _check_result(self, result: Any, like: Any, finite: bool, context: str) -> None:
+        name = self.impl.name
+        if not hasattr(result, "shape") or not hasattr(result, "dtype"):
+            raise ContractError(f"{name} returned {type(result).__name__} at step {self.calls}; expected an array "
+                                f"of shape (chains, d) = {tuple(like.shape)}")
+        if tuple(result.shape) != tuple(like.shape):
+            raise ContractError(f"{name} returned shape {tuple(result.shape)} for an input of shape "
+                                f"{tuple(like.shape)} at step {self.calls}; expected (chains, d) = {tuple(like.shape)}")
+        if str(result.dtype) != "float64":
+            raise ContractError(f"{name} returned dtype {result.dtype} at step {self.calls}; expected float64")
+        if finite:
+            bad = ~np.isfinite(to_numpy(result))
+            if bad.any():
+                rows = np.flatnonzero(bad.any(axis=-1))
+                raise ContractError(f"{name} returned NaN/inf in {rows.size} of {result.shape[0]} chains at step "
+                                    f"{self.calls} (first: chain {rows[0]}); {context}")
+
+
+def _xp_all_equal(a: Any, b: Any) -> Any:
+    xp = namespace(a)
+    return xp.all((a == b) | (xp.isnan(a) & xp.isnan(b)))
+
+
+class Runner:
+    """Steps of one implementation inside one check: the adapters from the suite's calls to each SPEC form.
+
+    ``lr``/``temperature``/``rng`` are fixed for a run, as an optimizer's hyper-parameters are. Torch
+    optimizers are created on the first step and keep their state across steps (momentum would show).
+    """
+
+    def __init__(self, guard: Guard, *, lr: float | None = None, temperature: float | None = None,
+                 rng: Any = None, torch_seed: int = 0, finite: bool = True, context: str = "") -> None:
+        self.guard, self.lr, self.temperature, self.rng = guard, lr, temperature, rng
+        self.finite, self.context = finite, context
+        self._torch_seed = torch_seed
+        self._param: Any = None
+        self._optimizer: Any = None
+
+    @property
+    def impl(self) -> Implementation:
+        return self.guard.impl
+
+    def step(self, theta: Any, grad: Any) -> Any:
+        """One ``sgd`` or ``sgld`` step on a batch of chains ``theta`` with gradients ``grad``."""
+        if self.impl.kind == "torch":
+            return self._torch_step(theta, grad)
+        xp = namespace(theta)
+        host = self.impl.kind != "reference" and not is_numpy(xp)
+        th, gr = (to_numpy(theta), to_numpy(grad)) if host else (theta, grad)
+        extra: tuple[Any, ...] = (self.lr,) if self.impl.family == "sgd" else (self.lr, self.temperature, self.rng)
+        out = self.guard.call(self.impl.target, (th, gr, *extra), {}, result_like=th, inputs={"theta": th, "grad": gr},
+                              finite=self.finite, context=self.context)
+        return asarray(out, xp) if host else out
+
+    def sde_step(self, x: Any, t: float, dt: float, drift: Callable[[Any, float], Any],
+                 diffusion: Callable[[Any, float], Any], dW: Any) -> Any:
+        """One ``sde`` step over [t, t + dt] with the suite's Brownian increment ``dW``."""
+        xp = namespace(x)
+        host = self.impl.kind != "reference" and not is_numpy(xp)
+        if host:
+            x, dW = to_numpy(x), to_numpy(dW)
+            drift, diffusion = _host_function(drift, xp), _host_function(diffusion, xp)
+        out = self.guard.call(self.impl.target, (x, t, dt, drift, diffusion, dW), {}, result_like=x, inputs={"x": x, "dW": dW},
+                              finite=self.finite, context=self.context)
+        return asarray(out, xp) if host else out
+
+    def _torch_step(self, theta: Any, grad: Any) -> Any:
+        import torch
+
+        xp = namespace(theta)
+        host_theta = to_numpy(theta)
+        if self._optimizer is None:
+            torch.manual_seed(self._torch_seed)
+            self._param = torch.nn.Parameter(torch.tensor(host_theta, dtype=torch.float64))
+            kwargs: dict[str, Any] = {"lr": self.lr}
+            if self.impl.family == "sgld":
+                kwargs["temperature"] = self.temperature
+            self._optimizer = self.guard.call(self.impl.target, ([self._param],), kwargs, result_like=None,
+                                              inputs={}, finite=False, context=self.context, returns_array=False)
+        with torch.no_grad():
+            self._param.copy_(torch.as_tensor(host_theta))
+        self._param.grad = torch.tensor(to_numpy(grad), dtype=torch.float64)
+        out = self.guard.call(self._torch_optimizer_step, (), {}, result_like=host_theta, inputs={},
+                              finite=self.finite, context=self.context)
+        return asarray(out, xp)
+
+    def _torch_optimizer_step(self) -> np.ndarray:
+        self._optimizer.step()
+        return self._param.detach().numpy().copy()
+
+
+def _host_function(fn: Callable[[Any, float], Any], xp: ModuleType) -> Callable[[np.ndarray, float], np.ndarray]:
+    """A drift/diffusion that accepts and returns NumPy arrays, wrapping one written for ``xp``."""
+
+    def host(x: np.ndarray, t: float) -> np.ndarray:
+        return to_numpy(fn(asarray(x, xp), t))
+
+    return host
+
+
+def noise_generator(guard: Guard, xp: ModuleType, seed: int, *labels: object) -> Any:
+    """The generator handed to an ``sgld`` implementation: on the backend for the reference solver,
+    a NumPy ``Generator`` for user code (the contract's NumPy form)."""
+    from solvers.rng import generator
+
+    return generator(seed, *labels, xp=xp if guard.impl.kind == "reference" else None)

@@ -1,0 +1,210 @@
+"""The pytest plugin: options, fixtures and report hooks only (registered as the ``pytest11`` entry point).
+
+    python -m pytest checks [--impl FAMILY=SPEC ...] [--report-json PATH] [--report-html PATH]
+                            [--profile quick|standard|thorough] [--backend numpy|cupy] [--seed N]
+"""
+
+from __future__ import annotations
+
+import platform
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from importlib import metadata
+from typing import Any
+
+import pytest
+
+from checks import profiles
+from checks.claims import REGISTRY, ClaimFailed, ClaimRun
+from checks.impl import ContractError, Guard, Implementation, UsageError, parse_option, reference, resolve
+from reports.model import ClaimResult, Report
+
+_PROFILE_DEFAULT = "quick"
+
+
+@dataclass
+class SessionState:
+    """Everything one pytest session of the suite needs, kept in ``config.stash``."""
+
+    impls: dict[str, Implementation]
+    profile: profiles.Profile
+    backend: str
+    seed: int
+    started: float = field(default_factory=time.time)
+    results: list[ClaimResult] = field(default_factory=list)
+
+
+STATE = pytest.StashKey[SessionState]()
+RUN = pytest.StashKey[ClaimRun]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("sgd-conformance", "theorem-conformance checks (sgd-conformance)")
+    group.addoption("--impl", action="append", default=[], metavar="FAMILY=SPEC",
+                    help="implementation under test, once per family (sgd, sgld, sde). SPEC is MODULE:ATTR, "
+                         "path/to/file.py:ATTR or torch:MODULE:ATTR. Default: the reference solvers.")
+    group.addoption("--profile", choices=profiles.NAMES, default=_PROFILE_DEFAULT,
+                    help=f"sample sizes and time budgets (default: {_PROFILE_DEFAULT}).")
+    group.addoption("--backend", choices=("numpy", "cupy"), default="numpy",
+                    help="array backend of the reference solvers (default: numpy).")
+    group.addoption("--seed", type=int, default=0, help="base seed; each check derives its own streams (default: 0).")
+    group.addoption("--report-json", metavar="PATH", default=None, help="write the JSON results (schema 1).")
+    group.addoption("--report-html", metavar="PATH", default=None, help="write the self-contained HTML report.")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "claim(id): the check of a claim of the catalog (set by @claim)")
+    impls: dict[str, Implementation] = {}
+    for option in config.getoption("--impl") or []:
+        try:
+            family, spec = parse_option(option)
+            if family in impls:
+                raise UsageError(f"--impl {option}: family {family!r} given twice")
+            impls[family] = resolve(family, spec)
+        except UsageError as exc:
+            raise pytest.UsageError(str(exc)) from None
+    backend = config.getoption("--backend")
+    if backend == "cupy":
+        try:
+            from solvers._xp import backend_namespace
+
+            backend_namespace("cupy")
+        except ImportError as exc:
+            raise pytest.UsageError(f"--backend cupy: CuPy is not available ({exc})") from None
+    config.stash[STATE] = SessionState(impls=impls, profile=profiles.get(config.getoption("--profile")),
+                                       backend=backend, seed=config.getoption("--seed"))
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    state = config.stash[STATE]
+    impls = ", ".join(f"{f}={i.spec}" for f, i in state.impls.items()) or "reference solvers"
+    return [f"sgd-conformance: {impls} · backend {state.backend} · profile {state.profile.name} · seed {state.seed}"]
+
+
+def _claim_of(item: pytest.Item) -> str | None:
+    marker = item.get_closest_marker("claim")
+    return marker.args[0] if marker else None
+
+
+@pytest.fixture
+def profile(request: pytest.FixtureRequest) -> profiles.Profile:
+    """The active profile (``--profile``)."""
+    return request.config.stash[STATE].profile
+
+
+@pytest.fixture
+def seed(request: pytest.FixtureRequest) -> int:
+    """The base seed (``--seed``); streams are derived from it and the claim id by :func:`solvers.rng.generator`."""
+    return request.config.stash[STATE].seed
+
+
+@pytest.fixture
+def xp(request: pytest.FixtureRequest) -> Any:
+    """Array-API namespace of the backend (``--backend``)."""
+    from solvers._xp import backend_namespace
+
+    return backend_namespace(request.config.stash[STATE].backend)
+
+
+@pytest.fixture
+def claim(request: pytest.FixtureRequest) -> Iterator[ClaimRun]:
+    """The :class:`ClaimRun` of this check: budget, decisions, figures."""
+    claim_id = _claim_of(request.node)
+    if claim_id is None:
+        raise RuntimeError(f"{request.node.nodeid} uses the claim fixture but has no @claim decorator")
+    state = request.config.stash[STATE]
+    spec = REGISTRY[claim_id]
+    impl = state.impls.get(spec.family)
+    run = ClaimRun(claim=spec, implementation=impl.spec if impl else "reference", seed=state.seed,
+                   profile=state.profile.name, backend=state.backend, nodeid=request.node.nodeid)
+    request.node.stash[RUN] = run
+    yield run
+
+
+@pytest.fixture
+def impl(request: pytest.FixtureRequest, claim: ClaimRun) -> Guard:
+    """The implementation under test for this claim's family, behind the contract guard."""
+    state = request.config.stash[STATE]
+    family = claim.claim.family
+    chosen = state.impls.get(family) or reference(family)
+    return Guard(impl=chosen, budget_s=state.profile.time_budget_s, profile=state.profile.name)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()
+    run = item.stash.get(RUN, None)
+    if run is None:
+        return
+    if report.when == "call" or (report.when == "setup" and (report.failed or report.skipped)):
+        if report.passed and not run.concluded:
+            report.outcome = "failed"
+            report.longrepr = f"{run.claim.id}: the check ended without a verdict (a bug in the check)"
+        item.config.stash[STATE].results.append(_result(run, report, call))
+
+
+def _result(run: ClaimRun, report: pytest.TestReport, call: pytest.CallInfo[None]) -> ClaimResult:
+    exc = call.excinfo.value if call.excinfo is not None else None
+    if report.skipped:
+        outcome, message = "skipped", _skip_reason(report)
+    elif report.passed:
+        outcome, message = "passed", ""
+    elif isinstance(exc, ClaimFailed):
+        outcome, message = "failed", str(exc)
+    elif isinstance(exc, ContractError):
+        outcome, message = "error", f"ERROR {run.claim.id} — {exc}"
+    elif exc is not None:
+        outcome, message = "error", f"ERROR {run.claim.id} — the check raised {type(exc).__name__}: {exc}"
+    else:
+        outcome, message = "failed", str(report.longrepr)
+    head = run.headline()
+    return ClaimResult(
+        claim=run.claim.id, family=run.claim.family, implementation=run.implementation, outcome=outcome,
+        message=message, statistic=head.statistic if head else None, p_value=head.p_value if head else None,
+        measured=head.measured if head else None, predicted=head.predicted if head else None,
+        budget=run.budget, statement=run.claim.statement, hypotheses=run.claim.hypotheses,
+        source=run.claim.source, seed_wording=run.claim.seed_wording, nodeid=run.nodeid, seed=run.seed,
+        profile=run.profile, backend=run.backend, duration_s=round(report.duration, 3),
+        decisions=[asdict(d) for d in run.decisions], figures=list(run.figures))
+
+
+def _skip_reason(report: pytest.TestReport) -> str:
+    longrepr = report.longrepr
+    return str(longrepr[2]) if isinstance(longrepr, tuple) else str(longrepr)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    config = session.config
+    state = config.stash.get(STATE, None)
+    if state is None or hasattr(config, "workerinput"):
+        return
+    json_path, html_path = config.getoption("--report-json"), config.getoption("--report-html")
+    if not json_path and not html_path:
+        return
+    report = Report(results=state.results, seed=state.seed, profile=state.profile.name, backend=state.backend,
+                    implementations={f: (state.impls[f].spec if f in state.impls else "reference")
+                                     for f in ("sgd", "sgld", "sde")},
+                    versions=_versions(), started=datetime.fromtimestamp(state.started, timezone.utc).isoformat(),
+                    duration_s=round(time.time() - state.started, 2), command=" ".join(sys.argv))
+    if json_path:
+        from reports.model import write_json
+
+        write_json(report, json_path)
+    if html_path:
+        from reports.render import write_html
+
+        write_html(report, html_path)
+
+
+def _versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for dist in ("sgd-conformance", "numpy", "scipy", "sympy", "mpmath", "hypothesis", "torch", "cupy-cuda12x"):
+        try:
+            versions[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions

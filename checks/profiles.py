@@ -1,0 +1,55 @@
+"""Profiles: how many samples each check buys. ``quick`` is for CI, ``standard`` for ``make verify``,
+``thorough`` for more power. A check reads its sizes as ``profile.sizes(claim_id)``.
+
+Sizes follow from power, not habit: each entry's comment says what its quick size gives against the
+check's mutants at the check's budget (measured in ``tests/test_power.py``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+NAMES = ("quick", "standard", "thorough")
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A named set of sizes. ``time_budget_s`` bounds the time one check may spend inside the implementation."""
+
+    name: str
+    time_budget_s: float
+    table: MappingProxyType[str, MappingProxyType[str, Any]]
+
+    def sizes(self, claim_id: str) -> MappingProxyType[str, Any]:
+        try:
+            return self.table[claim_id]
+        except KeyError:
+            raise KeyError(f"profile {self.name!r} has no sizes for claim {claim_id!r}") from None
+
+
+# claim id -> (quick, standard, thorough) sizes
+_SIZES: dict[str, tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = {
+    # chains per hypothesis example; quick already separates noise x1/sqrt(2) by > 20 sigma
+    "sgld.exact-quadratic-law": ({"chains": 4000, "examples": 4, "steps": 60},
+                                 {"chains": 20000, "examples": 10, "steps": 60},
+                                 {"chains": 100000, "examples": 25, "steps": 60}),
+    "sgld.time-scale": ({"chains": 8000}, {"chains": 40000}, {"chains": 200000}),
+    "lecture.gibbs-stationary": ({"chains": 2000}, {"chains": 8000}, {"chains": 32000}),
+    "lecture.modified-loss-gd": ({"starts": 4}, {"starts": 8}, {"starts": 16}),
+    "lecture.gd-stability": ({"examples": 12}, {"examples": 40}, {"examples": 120}),
+    "sde.ito-weak-order": ({"paths": 20000}, {"paths": 100000}, {"paths": 400000}),
+    "sde.ito-strong-order": ({"paths": 4000}, {"paths": 20000}, {"paths": 100000}),
+}
+
+_BUDGETS_S = {"quick": 120.0, "standard": 600.0, "thorough": 1800.0}
+
+
+def get(name: str) -> Profile:
+    """The profile called ``name``."""
+    if name not in NAMES:
+        raise ValueError(f"unknown profile {name!r}; expected one of {NAMES}")
+    index = NAMES.index(name)
+    table = MappingProxyType({cid: MappingProxyType(sizes[index]) for cid, sizes in _SIZES.items()})
+    return Profile(name=name, time_budget_s=_BUDGETS_S[name], table=table)

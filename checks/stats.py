@@ -1,0 +1,191 @@
+"""Every decision of the suite: derived tolerances, never hand-tuned ones.
+
+A :class:`Decision` is one statistical (or exact) test with the false-alarm level allotted to it. Families of
+sub-tests (per coordinate, per level) are Bonferroni-corrected *here*; a check only splits its claim's budget
+between the different kinds of evidence it uses (:func:`split`). The claim is rejected when any of its
+decisions rejects, so the claim's false-alarm probability is at most the sum of the levels <= its budget.
+
+Conventions: ``p_value`` of a decision is already adjusted for its own family (Bonferroni), so the decision
+rejects iff ``p_value < level``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import stats as sps
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Outcome of one test. ``interval`` is the (1 - level) confidence interval of ``measured``."""
+
+    what: str
+    test: str
+    level: float
+    passed: bool
+    statistic: float | None = None
+    p_value: float | None = None
+    measured: float | None = None
+    predicted: float | None = None
+    interval: tuple[float, float] | None = None
+    details: dict[str, object] = field(default_factory=dict)
+
+
+def split(budget: float, parts: int) -> float:
+    """Level of each of ``parts`` kinds of evidence sharing ``budget`` (union bound)."""
+    if parts < 1:
+        raise ValueError("a budget must be split into at least one part")
+    return budget / parts
+
+
+def _two_sided_normal_p(z: np.ndarray) -> np.ndarray:
+    return 2.0 * sps.norm.sf(np.abs(z))
+
+
+def _bonferroni(p: np.ndarray) -> float:
+    return float(min(1.0, np.min(p) * p.size))
+
+
+def z_test(what: str, estimate: Sequence[float] | np.ndarray, se: Sequence[float] | np.ndarray,
+           expected: Sequence[float] | np.ndarray | float, level: float, test: str) -> Decision:
+    """Two-sided z-tests of ``estimate == expected`` (one per entry, Bonferroni), e.g. CLT means.
+
+    ``measured``/``predicted``/``interval`` describe the entry with the largest |z|.
+    """
+    est = np.atleast_1d(np.asarray(estimate, dtype=float))
+    s = np.broadcast_to(np.asarray(se, dtype=float), est.shape)
+    exp = np.broadcast_to(np.asarray(expected, dtype=float), est.shape)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(s > 0, (est - exp) / s, np.where(est == exp, 0.0, np.inf))
+    p = _two_sided_normal_p(z)
+    worst = int(np.argmax(np.abs(z)))
+    half = float(sps.norm.isf(level / (2 * est.size)) * s[worst])
+    p_adj = _bonferroni(p)
+    return Decision(what=what, test=test, level=level, passed=bool(p_adj >= level), statistic=float(z[worst]),
+                    p_value=p_adj, measured=float(est[worst]), predicted=float(exp[worst]),
+                    interval=(float(est[worst] - half), float(est[worst] + half)),
+                    details={"entries": int(est.size), "worst_entry": worst})
+
+
+def one_sided_z_test(what: str, estimate: float, se: float, bound: float, level: float, test: str) -> Decision:
+    """Test of ``true value >= bound``: rejects when ``estimate`` lies significantly below ``bound``."""
+    z = (estimate - bound) / se if se > 0 else (0.0 if estimate >= bound else -np.inf)
+    p = float(sps.norm.cdf(z))
+    lower = estimate - float(sps.norm.isf(level)) * se
+    return Decision(what=what, test=test, level=level, passed=bool(p >= level), statistic=float(z), p_value=p,
+                    measured=float(estimate), predicted=float(bound), interval=(float(lower), float("inf")))
+
+
+def chi2_variance_test(what: str, z: np.ndarray, level: float) -> Decision:
+    r"""Exact test that standardised draws have unit variance: per column, :math:`\sum_i z_i^2 \sim \chi^2_n`.
+
+    ``z`` has shape ``(n, m)``: n i.i.d. draws (mean known, so no degree of freedom is lost) of m columns.
+    Two-sided, Bonferroni over columns. ``measured`` is the variance ratio of the worst column.
+    """
+    n = z.shape[0]
+    ss = np.sum(z**2, axis=0)
+    p = np.minimum(1.0, 2.0 * np.minimum(sps.chi2.cdf(ss, n), sps.chi2.sf(ss, n)))
+    worst = int(np.argmin(p))
+    m = ss.size
+    lo = ss[worst] / sps.chi2.isf(level / (2 * m), n)
+    hi = ss[worst] / sps.chi2.ppf(level / (2 * m), n)
+    return Decision(what=what, test=f"exact chi-square test of the variance on {n} i.i.d. draws x {m} columns",
+                    level=level, passed=bool(_bonferroni(p) >= level), statistic=float(ss[worst]),
+                    p_value=_bonferroni(p), measured=float(ss[worst] / n), predicted=1.0,
+                    interval=(float(lo), float(hi)), details={"columns": m})
+
+
+def ks_test(what: str, sample: np.ndarray, cdf: Callable[[np.ndarray], np.ndarray], level: float) -> Decision:
+    """One-sample Kolmogorov–Smirnov test of ``sample`` against the exact ``cdf``."""
+    result = sps.kstest(np.ravel(sample), cdf)
+    return Decision(what=what, test=f"one-sample Kolmogorov–Smirnov on {np.size(sample)} draws", level=level,
+                    passed=bool(result.pvalue >= level), statistic=float(result.statistic),
+                    p_value=float(result.pvalue), measured=float(result.statistic), predicted=0.0)
+
+
+@dataclass(frozen=True)
+class LinearFit:
+    """Generalised least-squares fit ``y = X beta``: coefficients, their covariance, residual chi-square."""
+
+    coef: np.ndarray
+    cov: np.ndarray
+    chi2: float
+    dof: int
+
+    def se(self, i: int) -> float:
+        return float(np.sqrt(self.cov[i, i]))
+
+
+def gls(design: np.ndarray, y: np.ndarray, cov: np.ndarray) -> LinearFit:
+    r"""GLS with known covariance of ``y``: :math:`\hat\beta = (X'WX)^{-1}X'Wy`, :math:`W = \Sigma^{-1}`."""
+    chol = np.linalg.cholesky(cov)
+    xw = np.linalg.solve(chol, design)
+    yw = np.linalg.solve(chol, y)
+    coef, *_ = np.linalg.lstsq(xw, yw, rcond=None)
+    cov_coef = np.linalg.inv(xw.T @ xw)
+    resid = yw - xw @ coef
+    return LinearFit(coef=coef, cov=cov_coef, chi2=float(resid @ resid), dof=int(y.size - design.shape[1]))
+
+
+def ols(design: np.ndarray, y: np.ndarray) -> LinearFit:
+    """Ordinary least squares with the residual variance estimated from the fit (for deterministic
+    sequences, where the only 'noise' is the higher-order remainder the model leaves out)."""
+    coef, *_ = np.linalg.lstsq(design, y, rcond=None)
+    resid = y - design @ coef
+    dof = int(y.size - design.shape[1])
+    if dof < 1:
+        raise ValueError("ols needs more points than coefficients")
+    s2 = float(resid @ resid) / dof
+    cov = s2 * np.linalg.inv(design.T @ design)
+    return LinearFit(coef=coef, cov=cov, chi2=float(resid @ resid), dof=dof)
+
+
+def coefficient_test(what: str, fit: LinearFit, index: int, expected: float, level: float, test: str,
+                     alternative: str = "two-sided", t_dof: int | None = None) -> Decision:
+    """Test a fitted coefficient: two-sided ``== expected`` or one-sided ``>= expected`` ("greater").
+
+    With ``t_dof`` the reference law is Student-t (residual-based standard error), else normal.
+    """
+    est, se = float(fit.coef[index]), fit.se(index)
+    law = sps.t(t_dof) if t_dof else sps.norm
+    stat = (est - expected) / se if se > 0 else (0.0 if est == expected else np.sign(est - expected) * np.inf)
+    if alternative == "two-sided":
+        p = float(2 * law.sf(abs(stat)))
+        half = float(law.isf(level / 2)) * se
+        interval = (est - half, est + half)
+    elif alternative == "greater":
+        p = float(law.cdf(stat))
+        interval = (est - float(law.isf(level)) * se, float("inf"))
+    else:
+        raise ValueError(f"unknown alternative {alternative!r}")
+    return Decision(what=what, test=test, level=level, passed=bool(p >= level), statistic=float(stat), p_value=p,
+                    measured=est, predicted=float(expected), interval=(float(interval[0]), float(interval[1])))
+
+
+def goodness_of_fit(what: str, fit: LinearFit, level: float, test: str) -> Decision:
+    """Chi-square goodness-of-fit of a GLS model (residual chi-square on ``dof`` degrees of freedom)."""
+    p = float(sps.chi2.sf(fit.chi2, fit.dof))
+    return Decision(what=what, test=test, level=level, passed=bool(p >= level), statistic=fit.chi2, p_value=p,
+                    measured=fit.chi2, predicted=float(fit.dof))
+
+
+def identity(what: str, measured: np.ndarray | float, predicted: np.ndarray | float, rtol: float,
+             test: str, atol: float = 0.0) -> Decision:
+    """Deterministic identity ``|measured - predicted| <= atol + rtol |predicted|`` entrywise."""
+    m = np.atleast_1d(np.asarray(measured, dtype=float))
+    q = np.broadcast_to(np.atleast_1d(np.asarray(predicted, dtype=float)), m.shape)
+    excess = np.abs(m - q) - (atol + rtol * np.abs(q))
+    bad = ~np.isfinite(m) | (excess > 0)
+    worst = int(np.argmax(np.where(np.isfinite(excess), excess, np.inf)))
+    return Decision(what=what, test=test, level=0.0, passed=not bool(np.any(bad)),
+                    statistic=float(np.nanmax(np.abs(m - q))) if np.all(np.isfinite(m)) else float("inf"),
+                    measured=float(m[worst]), predicted=float(q[worst]), details={"rtol": rtol, "atol": atol})
+
+
+def binary_agreement(what: str, observed: bool, predicted: bool, test: str) -> Decision:
+    """A yes/no prediction (e.g. converges / diverges) that must hold exactly."""
+    return Decision(what=what, test=test, level=0.0, passed=observed == predicted, measured=float(observed),
+                    predicted=float(predicted))

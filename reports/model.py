@@ -1,0 +1,115 @@
+"""The report model: plain records that are the JSON twin of the HTML report.
+
+No pytest and no HTML here. ``checks`` fills :class:`ClaimResult` records; :mod:`reports.render` draws
+them. Schema 1 (the public contract): ``{"schema": 1, "results": [{claim, family, implementation, outcome,
+message, statistic, p_value, measured, predicted, ...}], ...}``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+SCHEMA = 1
+OUTCOMES = ("passed", "failed", "error", "skipped")
+
+
+@dataclass
+class Series:
+    """One line or set of points of a figure. ``yerr`` are half-widths of intervals (or None)."""
+
+    label: str
+    x: list[float]
+    y: list[float]
+    yerr: list[float] | None = None
+    style: str = "points"  # "points" | "line" | "dashed" | "step" | "hist"
+
+
+@dataclass
+class Figure:
+    """A figure as data: the renderer draws it, the JSON keeps it (so a report can be redrawn)."""
+
+    title: str
+    xlabel: str
+    ylabel: str
+    series: list[Series]
+    xscale: str = "linear"
+    yscale: str = "linear"
+    caption: str = ""
+
+
+@dataclass
+class ClaimResult:
+    """Result of one check on one implementation."""
+
+    claim: str
+    family: str
+    implementation: str
+    outcome: str
+    message: str = ""
+    statistic: float | None = None
+    p_value: float | None = None
+    measured: float | None = None
+    predicted: float | None = None
+    budget: float | None = None
+    statement: str = ""
+    hypotheses: str = ""
+    source: str = ""
+    seed_wording: str = ""
+    nodeid: str = ""
+    seed: int | None = None
+    profile: str = ""
+    backend: str = ""
+    duration_s: float | None = None
+    decisions: list[dict[str, Any]] = field(default_factory=list)
+    figures: list[Figure] = field(default_factory=list)
+
+
+@dataclass
+class Report:
+    """A whole run: header facts and the results."""
+
+    results: list[ClaimResult]
+    seed: int
+    profile: str
+    backend: str
+    implementations: dict[str, str]
+    versions: dict[str, str]
+    started: str
+    duration_s: float
+    command: str = ""
+
+    def counts(self) -> dict[str, int]:
+        return {o: sum(r.outcome == o for r in self.results) for o in OUTCOMES}
+
+    def to_json(self) -> dict[str, Any]:
+        return _finite({"schema": SCHEMA, **asdict(self), "counts": self.counts()})
+
+
+def _finite(obj: Any) -> Any:
+    """Replace non-finite floats by strings so the JSON is valid ("inf", "-inf", "nan")."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return str(obj)
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_finite(v) for v in obj]
+    return obj
+
+
+def write_json(report: Report, path: str | Path) -> None:
+    """Write the JSON twin of ``report`` to ``path`` (parents created)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report.to_json(), indent=2, default=_json_default) + "\n")
+
+
+def _json_default(obj: Any) -> Any:
+    if hasattr(obj, "tolist"):
+        return obj.tolist()
+    if hasattr(obj, "item"):
+        return obj.item()
+    raise TypeError(f"cannot serialise {type(obj).__name__}")

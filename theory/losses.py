@@ -1,0 +1,28 @@
+"""Test losses, defined once symbolically; solvers get them through :mod:`theory.numeric`.
+
+Each function returns ``(expression, coordinates)``.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from theory.symbols import coordinates
+
+
+def double_well() -> tuple[sp.Expr, tuple[sp.Symbol, ...]]:
+    """L(x) = (x^2 - 1)^2: two equal minima at ±1, barrier 1 at 0 (seed 002; CLAIMS-DETAIL §1.9)."""
+    (q,) = coordinates(1)
+    return (q**2 - 1) ** 2, (q,)
+
+
+def backward_error_test_loss() -> tuple[sp.Expr, tuple[sp.Symbol, ...]]:
+    """L(x, y) = (x^2 + y^2 - 1)^2/4 + xy/2 + x^3/10: non-quadratic, non-convex (CLAIMS-DETAIL §1.16)."""
+    q0, q1 = coordinates(2)
+    return (q0**2 + q1**2 - 1) ** 2 / 4 + q0 * q1 / 2 + q0**3 / 10, (q0, q1)
+
+
+def quadratic(diagonal: tuple[float, ...]) -> tuple[sp.Expr, tuple[sp.Symbol, ...]]:
+    """L(theta) = sum_i h_i theta_i^2 / 2 with rational curvatures ``diagonal``."""
+    coords = coordinates(len(diagonal))
+    return sum(sp.nsimplify(h) * c**2 / 2 for h, c in zip(diagonal, coords, strict=True)), coords
