@@ -175,8 +175,8 @@ def goodness_of_fit(what: str, fit: LinearFit, level: float, test: str) -> Decis
 def identity(what: str, measured: np.ndarray | float, predicted: np.ndarray | float, rtol: float,
              test: str, atol: float = 0.0) -> Decision:
     """Deterministic identity ``|measured - predicted| <= atol + rtol |predicted|`` entrywise."""
-    m = np.atleast_1d(np.asarray(measured, dtype=float))
-    q = np.broadcast_to(np.atleast_1d(np.asarray(predicted, dtype=float)), m.shape)
+    m = np.ravel(np.asarray(measured, dtype=float))
+    q = np.ravel(np.broadcast_to(np.asarray(predicted, dtype=float), np.shape(measured)))
     excess = np.abs(m - q) - (atol + rtol * np.abs(q))
     bad = ~np.isfinite(m) | (excess > 0)
     worst = int(np.argmax(np.where(np.isfinite(excess), excess, np.inf)))
@@ -185,7 +185,35 @@ def identity(what: str, measured: np.ndarray | float, predicted: np.ndarray | fl
                     measured=float(m[worst]), predicted=float(q[worst]), details={"rtol": rtol, "atol": atol})
 
 
-def binary_agreement(what: str, observed: bool, predicted: bool, test: str) -> Decision:
-    """A yes/no prediction (e.g. converges / diverges) that must hold exactly."""
-    return Decision(what=what, test=test, level=0.0, passed=observed == predicted, measured=float(observed),
-                    predicted=float(predicted))
+def agreement(what: str, observed: object, predicted: object, test: str) -> Decision:
+    """An exact qualitative prediction (a proof holds; converges / diverges) that must come out as stated."""
+    return Decision(what=f"{what}: observed {observed}, predicted {predicted}", test=test, level=0.0,
+                    passed=observed == predicted, details={"observed": str(observed), "predicted": str(predicted)})
+
+
+class Moments:
+    """Streaming mean and covariance of vector samples ``(n, L)`` added in blocks (paths drawn in blocks)."""
+
+    def __init__(self) -> None:
+        self.n = 0
+        self._sum: np.ndarray | None = None
+        self._outer: np.ndarray | None = None
+
+    def add(self, samples: np.ndarray) -> None:
+        samples = np.asarray(samples, dtype=float)
+        s, o = samples.sum(axis=0), samples.T @ samples
+        self._sum = s if self._sum is None else self._sum + s
+        self._outer = o if self._outer is None else self._outer + o
+        self.n += samples.shape[0]
+
+    @property
+    def mean(self) -> np.ndarray:
+        assert self._sum is not None, "no samples added"
+        return self._sum / self.n
+
+    @property
+    def cov(self) -> np.ndarray:
+        """Sample covariance of one draw (divide by ``n`` for the covariance of :attr:`mean`)."""
+        assert self._outer is not None, "no samples added"
+        m = self.mean
+        return (self._outer - self.n * np.outer(m, m)) / (self.n - 1)

@@ -11,12 +11,13 @@ from typing import Any
 
 import numpy as np
 import sympy as sp
-from hypothesis import HealthCheck, Phase, example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 from scipy import stats as sps
 
 from checks import stats
 from checks.claims import ClaimRun, claim
+from checks.hypothesis_settings import derandomised
 from checks.impl import Guard, Runner, noise_generator
 from reports.model import Figure, Series
 from solvers import chains
@@ -25,12 +26,6 @@ from solvers.problems import Quadratic, random_spd
 from solvers.rng import generator
 from theory import fokker_planck, langevin, losses, numeric
 from theory.symbols import x0
-
-
-def _hypothesis_settings(examples: int) -> settings:
-    """Derandomised generation only (no shrinking, no database): examples depend on nothing but the count."""
-    return settings(max_examples=examples, derandomize=True, database=None, deadline=None,
-                    phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
 
 
 @st.composite
@@ -76,7 +71,7 @@ def test_sgld_has_the_exact_gaussian_law_on_a_quadratic(impl: Guard, profile: An
     evidence: list[tuple[float, float, float]] = []
     first_z: list[np.ndarray] = []
 
-    @_hypothesis_settings(sizes["examples"])
+    @derandomised(sizes["examples"])
     @given(case=quadratic_cases())
     @example(case={"eigenvalues": np.array([0.5, 1.0, 2.0, 4.0]), "lr": 0.1, "T": 0.5, "rotation_seed": 0,
                    "start_scale": 1.0})
@@ -243,10 +238,10 @@ def test_sgld_samples_the_gibbs_law_as_lr_vanishes(impl: Guard, profile: Any, se
         caption="Stationary bias O(lr): the extrapolation to lr = 0 must hit the Gibbs value."))
     level = stats.split(claim.budget, 2)
     claim.verdict(
-        stats.binary_agreement("exp(-L/T) has zero Fokker–Planck flux for generic L (d = 1 and 2)",
+        stats.agreement("exp(-L/T) has zero Fokker–Planck flux for generic L (d = 1 and 2)",
                                fokker_planck.gibbs_is_stationary(1) and fokker_planck.gibbs_is_stationary(2), True,
                                test="sympy: J = -(p grad L + T grad p) simplifies to 0"),
-        stats.binary_agreement("lecture convention exp(-2L/eps) equals exp(-L/T) at T = eps/2",
+        stats.agreement("lecture convention exp(-2L/eps) equals exp(-L/T) at T = eps/2",
                                fokker_planck.lecture_convention_agrees(), True,
                                test="sympy: match sqrt(2T) = sqrt(eps), compare densities"),
         stats.coefficient_test("E[x^2] extrapolated to lr -> 0", fit, 0, target, level,

@@ -15,7 +15,9 @@ from collections.abc import Iterator, Sequence
 
 import matplotlib
 import numpy as np
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
+from matplotlib.container import Container
 from matplotlib.figure import Figure as MplFigure
 
 from reports.model import Figure, Series
@@ -50,15 +52,16 @@ def figure_svg(fig: Figure) -> str:
     with matplotlib.rc_context(_RC):
         mpl_fig = MplFigure(figsize=SIZE_IN, layout="constrained")
         ax = mpl_fig.add_subplot()
-        ax.set_xscale(fig.xscale)
-        ax.set_yscale(fig.yscale)
+        ax.set(xscale=fig.xscale, yscale=fig.yscale, title=fig.title, xlabel=fig.xlabel, ylabel=fig.ylabel)
+        xlog, ylog = fig.xscale == "log", fig.yscale == "log"
+        handles, labels = [], []
         for series in fig.series:
-            _draw(ax, series, xlog=fig.xscale == "log", ylog=fig.yscale == "log")
-        ax.set_title(fig.title)
-        ax.set_xlabel(fig.xlabel)
-        ax.set_ylabel(fig.ylabel)
-        if any(series.label for series in fig.series):
-            ax.legend(frameon=False)
+            handle = _draw(ax, series, xlog=xlog, ylog=ylog)
+            if handle is not None and series.label:
+                handles.append(handle)
+                labels.append(series.label)
+        if handles:  # in series order (matplotlib would put error bars after lines)
+            ax.legend(handles, labels, frameon=False)
         buf = io.StringIO()
         mpl_fig.savefig(buf, format="svg", metadata=_NO_METADATA)
     return _inline(buf.getvalue())
@@ -81,15 +84,13 @@ def _floats(values: Sequence[float] | None) -> np.ndarray:
     return np.array([math.nan if v is None else float(v) for v in values or []], dtype=float)
 
 
-def _draw(ax: Axes, series: Series, *, xlog: bool, ylog: bool) -> None:
-    """Draw one series on ``ax`` in its style."""
+def _draw(ax: Axes, series: Series, *, xlog: bool, ylog: bool) -> Artist | Container | None:
+    """Draw one series on ``ax`` in its style; return its legend handle (None if nothing was drawable)."""
     if series.style not in STYLES:
         raise ValueError(f"series {series.label!r}: style {series.style!r} is not one of {STYLES}")
     x, y = _floats(series.x), _floats(series.y)
-    label = series.label or None
     if series.style == "hist":
-        _draw_hist(ax, x, y, label, xlog=xlog, ylog=ylog)
-        return
+        return _draw_hist(ax, x, y, xlog=xlog, ylog=ylog)
     n = min(x.size, y.size)
     x, y = x[:n], y[:n]
     keep = _valid(x, xlog) & _valid(y, ylog)
@@ -99,31 +100,29 @@ def _draw(ax: Axes, series: Series, *, xlog: bool, ylog: bool) -> None:
             err = _floats(series.yerr)[:n]
             err = np.pad(err, (0, n - err.size), constant_values=math.nan)
             yerr = np.where(np.isfinite(err) & (err >= 0), err, math.nan)[keep]
-        ax.errorbar(x[keep], y[keep], yerr=yerr, fmt="o", markersize=3.5, elinewidth=0.9, capsize=2,
-                    label=label)
-    elif series.style == "step":
-        ax.step(x[keep], y[keep], where="post", linewidth=1.3, label=label)
-    else:
-        linestyle = "--" if series.style == "dashed" else "-"
-        ax.plot(x[keep], y[keep], linestyle=linestyle, linewidth=1.3, label=label)
+        return ax.errorbar(x[keep], y[keep], yerr=yerr, fmt="o", markersize=3.5, elinewidth=0.9, capsize=2)
+    if series.style == "step":
+        return ax.step(x[keep], y[keep], where="post", linewidth=1.3)[0]
+    linestyle = "--" if series.style == "dashed" else "-"
+    return ax.plot(x[keep], y[keep], linestyle=linestyle, linewidth=1.3)[0]
 
 
-def _draw_hist(ax: Axes, edges: np.ndarray, values: np.ndarray, label: str | None, *,
-               xlog: bool, ylog: bool) -> None:
+def _draw_hist(ax: Axes, edges: np.ndarray, values: np.ndarray, *, xlog: bool, ylog: bool) -> Artist | None:
     """Step histogram of ``values`` (densities) on bins ``edges`` (``len(values) + 1`` entries).
 
     Bins with an undrawable edge or value are left out; each run of drawable bins is one outline, in one
-    colour and under one legend entry.
+    colour; the first is the legend handle.
     """
     n = min(values.size, max(edges.size - 1, 0))
     values = values[:n]
     ok_edge = _valid(edges[: n + 1], xlog)
     ok = ok_edge[:-1] & ok_edge[1:] & _valid(values, ylog) if n else np.zeros(0, dtype=bool)
-    color = None
+    patches: list[Artist] = []
     for start, stop in _runs(ok):
-        patch = ax.stairs(values[start:stop], edges[start:stop + 1], baseline=None if ylog else 0.0,
-                          color=color, linewidth=1.3, label=label if color is None else None)
-        color = patch.get_edgecolor()
+        colour = {"edgecolor": patches[0].get_edgecolor()} if patches else {}  # first: next in the cycle
+        patches.append(ax.stairs(values[start:stop], edges[start:stop + 1], baseline=None if ylog else 0.0,
+                                 linewidth=1.3, **colour))
+    return patches[0] if patches else None
 
 
 def _runs(mask: np.ndarray) -> Iterator[tuple[int, int]]:

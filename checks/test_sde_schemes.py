@@ -1,0 +1,160 @@
+"""Claims on one-step SDE integrators (family ``sde``): Itô weak order >= 1 and strong order >= 1/2.
+
+An implementation is called as ``fn(x, t, dt, drift, diffusion, dW)``; the suite supplies the Brownian
+increments, summed from the finest grid, so every step size integrates the same Brownian path.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from checks import stats
+from checks.claims import ClaimRun, claim
+from checks.impl import Guard, Runner
+from reports.model import Figure, Series
+from solvers import sde
+from solvers._xp import asarray, namespace, to_numpy
+from solvers.rng import brownian_increments, coarsen, generator
+from theory import ito, numeric
+from theory.symbols import a, mu, sigma, t, x, x0
+
+HORIZON = 1.0
+BLOCK = 20000  # paths per block of Brownian increments (memory stays bounded at any profile)
+
+
+def scalar_fields(drift: sp.Expr, diffusion: sp.Expr,
+                  values: dict[sp.Symbol, float]) -> tuple[Callable[..., Any], Callable[..., Any]]:
+    """Contract-shaped drift ``(chains, 1)`` and diffusion ``(chains, 1, 1)`` of a scalar SDE in ``x``."""
+    b = numeric.compile(sp.sympify(drift).subs(values), (x,))
+    s = numeric.compile(sp.sympify(diffusion).subs(values), (x,))
+
+    def drift_fn(state: Any, time: float) -> Any:
+        return b(namespace(state), state) + 0 * state
+
+    def diffusion_fn(state: Any, time: float) -> Any:
+        return (s(namespace(state), state) + 0 * state)[:, :, None]
+
+    return drift_fn, diffusion_fn
+
+
+def gbm_problem(drift_rate: float, volatility: float, start: float) -> tuple[Any, Callable[[np.ndarray], Any]]:
+    """Fields of geometric Brownian motion and its exact solution at T as a function of W_T (from theory.ito)."""
+    values = {mu: drift_rate, sigma: volatility}
+    brownian = sp.Symbol("W", real=True)
+    exact = numeric.compile(ito.gbm_exact_solution().subs({**values, x0: start, t: HORIZON}), (brownian,))
+    return scalar_fields(*ito.gbm_coefficients(), values), lambda w: exact(np, w)
+
+
+def _path_errors(runner: Runner, fields: tuple[Callable[..., Any], Callable[..., Any]], start: float,
+                 dW_fine: np.ndarray, levels: list[int], xp: Any) -> np.ndarray:
+    """X_T of the scheme at each level (2^j steps), on one block of paths: shape ``(paths, levels)``."""
+    finest = 2 ** max(levels)
+    finals = []
+    for j in levels:
+        dW = asarray(coarsen(dW_fine, finest // 2**j), xp)
+        x_start = asarray(np.full((dW_fine.shape[1], 1), start), xp)
+        finals.append(to_numpy(sde.integrate(runner.sde_step, x_start, *fields, dW, HORIZON / 2**j))[:, 0])
+    return np.column_stack(finals)
+
+
+@claim(
+    "sde.ito-weak-order", family="sde",
+    statement="An Itô scheme converges weakly with order >= 1: for smooth f, E f(X^h_T) - E f(X_T) = O(h) with X "
+              "the Itô solution (Euler–Maruyama: order exactly 1; its GBM mean is X0 (1 + mu h)^(T/h)). "
+              "A scheme converging to the Stratonovich solution has a non-vanishing weak error.",
+    hypotheses="geometric Brownian motion dX = mu X dt + sigma X dW (mu = -1, sigma = 0.8, X0 = 1) and "
+               "Ornstein–Uhlenbeck dX = -a X dt + sigma dW (a = 1, sigma = 1, X0 = 2); T = 1; f(x) = x, x^2; "
+               "h = 2^-3..2^-8 on one Brownian path per sample.",
+    source="Kloeden & Platen (1992) Thm 14.5.1; seed 000 (Euler–Maruyama simulation); CLAIMS-DETAIL §3.6, §9.5.",
+)
+def test_scheme_converges_weakly_to_the_ito_solution(impl: Guard, profile: Any, seed: int, xp: Any,
+                                                     claim: ClaimRun) -> None:
+    """Weighted (GLS) fit of the weak errors over h to c0 + c1 h + c2 h^2: c0 = 0 and the model fits."""
+    paths = profile.sizes(claim.claim.id)["paths"]
+    levels = list(range(3, 9))
+    hs = HORIZON / 2.0 ** np.array(levels)
+    gbm_fields, gbm_exact = gbm_problem(-1.0, 0.8, 1.0)
+    ou_values = {a: 1.0, sigma: 1.0}
+    ou_first, ou_second = (float(m.subs({**ou_values, x0: 2.0, t: HORIZON})) for m in ito.ou_moments_additive())
+    problems: dict[str, tuple[Any, float, Callable[[np.ndarray], tuple[Any, Any]]]] = {
+        "GBM": (gbm_fields, 1.0, lambda w: (gbm_exact(w), gbm_exact(w) ** 2)),
+        "OU": (scalar_fields(-a * x, sigma, ou_values), 2.0, lambda _w: (ou_first, ou_second)),
+    }
+    level = stats.split(claim.budget, 2 * 2 * len(problems))
+    decisions = []
+    design = np.column_stack([np.ones_like(hs), hs, hs**2])
+    for name, (fields, start, reference) in problems.items():
+        moments = {"E[X_T]": stats.Moments(), "E[X_T^2]": stats.Moments()}
+        runner = Runner(impl, context=f"{name} is stable on [0, {HORIZON:g}] at every h used")
+        for block in range(math.ceil(paths / BLOCK)):
+            size = min(BLOCK, paths - block * BLOCK)
+            dW = brownian_increments(generator(seed, claim.claim.id, name, block), steps=2 ** max(levels),
+                                     chains=size, m=1, dt=HORIZON / 2 ** max(levels))
+            finals = _path_errors(runner, fields, start, dW, levels, xp)
+            exact_first, exact_second = reference(dW.sum(axis=0)[:, 0])
+            moments["E[X_T]"].add(finals - np.reshape(exact_first, (-1, 1)))
+            moments["E[X_T^2]"].add(finals**2 - np.reshape(exact_second, (-1, 1)))
+        series = []
+        for label, acc in moments.items():
+            fit = stats.gls(design, acc.mean, acc.cov / acc.n)
+            decisions.append(stats.coefficient_test(
+                f"weak error of {label} extrapolated to h -> 0 ({name})", fit, 0, 0.0, level,
+                test=f"GLS intercept of c0 + c1 h + c2 h^2 over h = 2^-{levels[0]}..2^-{levels[-1]}, {acc.n} coupled "
+                     "paths" + (" (exact path as control variate)" if name == "GBM" else "")))
+            decisions.append(stats.goodness_of_fit(
+                f"weak error of {label} is smooth in h, order >= 1 ({name})", fit, level,
+                test=f"chi-square of the GLS fit ({fit.dof} dof)"))
+            se = np.sqrt(np.diag(acc.cov) / acc.n)
+            series.append(Series(f"|error of {label}| (95% CI)", hs.tolist(), np.abs(acc.mean).tolist(),
+                                 yerr=(1.96 * se).tolist()))
+        ref = max(abs(s.y[0]) for s in series)
+        series.append(Series("slope 1", hs.tolist(), (ref * hs / hs[0]).tolist(), style="dashed"))
+        claim.figure(Figure(title=f"Weak error vs h ({name})", xlabel="h", ylabel="|E f(X^h_T) - E f(X_T)|",
+                            xscale="log", yscale="log", series=series,
+                            caption="Weak order 1 to the Itô solution; a Stratonovich scheme levels off."))
+    claim.verdict(*decisions)
+
+
+@claim(
+    "sde.ito-strong-order", family="sde",
+    statement="An Itô scheme converges strongly with order >= 1/2: (E|X^h_T - X_T|^2)^(1/2) = O(h^(1/2)) with X_T "
+              "the exact Itô solution driven by the same Brownian path (Euler–Maruyama: 1/2 on multiplicative noise).",
+    hypotheses="geometric Brownian motion dX = mu X dt + sigma X dW, mu = -1, sigma = 0.8, X0 = 1, T = 1, exact "
+               "path X0 exp((mu - sigma^2/2) T + sigma W_T); h = 2^-3..2^-9 from one fine Brownian path.",
+    source="Kloeden & Platen (1992) Thm 10.2.2; CLAIMS-DETAIL §3.6.",
+)
+def test_scheme_converges_strongly_with_order_one_half(impl: Guard, profile: Any, seed: int, xp: Any,
+                                                       claim: ClaimRun) -> None:
+    """GLS slope of log RMS error on log h (delta-method covariance across coupled levels), one-sided >= 1/2."""
+    paths = profile.sizes(claim.claim.id)["paths"]
+    levels = list(range(3, 10))
+    hs = HORIZON / 2.0 ** np.array(levels)
+    gbm_fields, gbm_exact = gbm_problem(-1.0, 0.8, 1.0)
+    squared = stats.Moments()
+    runner = Runner(impl, context="GBM is stable on [0, 1] at every h used")
+    for block in range(math.ceil(paths / BLOCK)):
+        size = min(BLOCK, paths - block * BLOCK)
+        dW = brownian_increments(generator(seed, claim.claim.id, block), steps=2 ** max(levels), chains=size,
+                                 m=1, dt=HORIZON / 2 ** max(levels))
+        finals = _path_errors(runner, gbm_fields, 1.0, dW, levels, xp)
+        squared.add((finals - gbm_exact(dW.sum(axis=0)[:, 0])[:, None]) ** 2)
+    mse = squared.mean
+    log_rms = 0.5 * np.log(mse)
+    cov = squared.cov / squared.n / (4 * np.outer(mse, mse))
+    fit = stats.gls(np.column_stack([np.ones_like(hs), np.log(hs), hs]), log_rms, cov)
+    rms = np.sqrt(mse)
+    claim.figure(Figure(
+        title="Strong (RMS pathwise) error vs h on GBM", xlabel="h", ylabel="RMS |X^h_T - X_T|",
+        xscale="log", yscale="log",
+        series=[Series("scheme", hs.tolist(), rms.tolist()),
+                Series("slope 1/2", hs.tolist(), (rms[0] * np.sqrt(hs / hs[0])).tolist(), style="dashed")],
+        caption=f"Fitted order {fit.coef[1]:.3f} ± {fit.se(1):.3f}; exact Itô path from the same increments."))
+    claim.verdict(stats.coefficient_test(
+        "strong order (slope of log RMS error on log h)", fit, 1, 0.5, claim.budget,
+        test=f"GLS slope with a first-order correction over h = 2^-{levels[0]}..2^-{levels[-1]}, {squared.n} "
+             "coupled paths, one-sided (order >= 1/2)", alternative="greater"))

@@ -1,0 +1,205 @@
+"""Claims on first-order update rules (family ``sgd``): backward-error modified loss and the GD stability threshold.
+
+The suite supplies full-batch gradients; an implementation is called as ``fn(theta, grad, lr)`` once per
+iteration on a batch of chains ``(chains, d)`` (or, in torch form, as an optimizer stepped once per iteration).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import sympy as sp
+from hypothesis import example, given
+from hypothesis import strategies as st
+from scipy.integrate import solve_ivp
+
+from checks import stats
+from checks.claims import ClaimRun, claim
+from checks.hypothesis_settings import derandomised
+from checks.impl import Guard, Runner
+from reports.model import Figure, Series
+from solvers import chains
+from solvers._xp import asarray, to_numpy
+from solvers.problems import Quadratic, random_spd
+from solvers.rng import generator
+from theory import losses, modified_loss, numeric
+from theory.symbols import a, eta
+
+
+def _flow(field: Any, theta0: np.ndarray, horizon: float) -> np.ndarray:
+    """Solutions at ``horizon`` of theta' = field(theta) from each row of ``theta0`` (rtol 1e-12)."""
+    out = np.empty_like(theta0)
+    for i, start in enumerate(theta0):
+        sol = solve_ivp(lambda _t, y: field(y[None, :])[0], (0.0, horizon), start, method="DOP853",
+                        rtol=1e-12, atol=1e-14)
+        out[i] = sol.y[:, -1]
+    return out
+
+
+def _rms(differences: np.ndarray) -> float:
+    """Root-mean-square over chains of the Euclidean error (smooth in eta, unlike a maximum)."""
+    return float(np.sqrt(np.mean(np.sum(differences**2, axis=1))))
+
+
+def _order_fit(etas: np.ndarray, errors: np.ndarray) -> stats.LinearFit:
+    r"""Least squares of :math:`\log e = c + p \log\eta + b\,\eta` (the leading term and its first correction)."""
+    return stats.ols(np.column_stack([np.ones_like(etas), np.log(etas), etas]), np.log(errors))
+
+
+@claim(
+    "lecture.modified-loss-gd", family="sgd",
+    statement="Gradient descent theta_(k+1) = theta_k - eta grad L follows the gradient flow of the modified loss "
+              "L + (eta/4)|grad L|^2 with global error O(eta^2) on a fixed interval [0, T], versus O(eta) for the "
+              "gradient flow of L itself (backward error analysis; modified field derived symbolically).",
+    hypotheses="L smooth: L = (x^2 + y^2 - 1)^2/4 + xy/2 + x^3/10 from starts near (1.2, -0.4), and the quadratic "
+               "L = (2 x^2 + y^2/2)/2; T = 1; eta = 0.1 * 2^-j, j = 0..6; ODEs solved at rtol 1e-12.",
+    source="seed 002 ('L_mod = L + (eta/4)||grad L||^2'); Barrett & Dherin, ICLR 2021, Thm 3.1; CLAIMS-DETAIL §1.16.",
+)
+def test_gd_follows_the_modified_flow_to_second_order(impl: Guard, profile: Any, seed: int, xp: Any,
+                                                      claim: ClaimRun) -> None:
+    """Global errors at T against both flows; fitted orders (slope of log error on log eta) 1 and 2."""
+    starts_n = profile.sizes(claim.claim.id)["starts"]
+    horizon = 1.0
+    etas = 0.1 * 2.0 ** -np.arange(7)
+    base = np.array([1.2, -0.4])
+    starts = base + 0.2 * generator(seed, claim.claim.id, "starts").uniform(-1, 1, (starts_n, 2))
+    starts[0] = base
+    generic, generic_coords = modified_loss.generic_loss(2)
+    derived = modified_loss.modified_field_is_gradient_of(generic, generic_coords,
+                                                          modified_loss.lecture_modified_loss(generic, generic_coords))
+    exact_curvature = modified_loss.quadratic_exact_modified_curvature()
+    lecture_curvature = sp.diff(modified_loss.lecture_modified_loss(a * sp.Symbol("q") ** 2 / 2, [sp.Symbol("q")]),
+                                sp.Symbol("q"), 2)
+    quadratic_agrees = sp.simplify(sp.series(exact_curvature - lecture_curvature, eta, 0, 2).removeO()) == 0
+    problems = {"non-quadratic": losses.backward_error_test_loss(), "quadratic": losses.quadratic((2.0, 0.5))}
+    decisions = [
+        stats.agreement("modified field F0 + eta F1 from flow-map matching = -grad(L + (eta/4)|grad L|^2)",
+                               derived, True, test="sympy, generic smooth L(q0, q1)"),
+        stats.agreement("exact quadratic modified curvature -log(1 - eta a)/eta = a + eta a^2/2 + O(eta^2)",
+                               quadratic_agrees, True, test="sympy series in eta"),
+    ]
+    level = stats.split(claim.budget, 2 * len(problems))
+    for name, (loss, coords) in problems.items():
+        grad = numeric.gradient(loss, coords)
+        field_exprs = modified_loss.modified_vector_field(loss, coords)
+        gf_errors, mod_errors = [], []
+        for step in etas:
+            steps = int(round(horizon / step))
+            runner = Runner(impl, lr=float(step), context=f"GD on a smooth loss, eta = {step:.4g}")
+            final = to_numpy(chains.iterate(runner.step, lambda th: grad(xp, th), asarray(starts, xp), steps))
+            modified = _compiled_field(field_exprs, coords, float(step))
+            gf_errors.append(_rms(final - _flow(lambda th: -grad(np, th), starts, horizon)))
+            mod_errors.append(_rms(final - _flow(modified, starts, horizon)))
+        gf, mod = np.array(gf_errors), np.array(mod_errors)
+        for label, errs, order in (("gradient flow of L", gf, 1.0), ("modified flow", mod, 2.0)):
+            fit = _order_fit(etas, errs)
+            decisions.append(stats.coefficient_test(
+                f"order of the GD error to the {label} ({name} loss)", fit, 1, order, level,
+                test=f"slope of log error on log eta with a first-order correction, {etas.size} step sizes, "
+                     "residual-based t interval", t_dof=fit.dof))
+        claim.figure(Figure(
+            title=f"GD global error at T = {horizon:g} ({name} loss)", xlabel="eta", ylabel="RMS error over starts",
+            xscale="log", yscale="log",
+            series=[Series("to the gradient flow of L", etas.tolist(), gf.tolist()),
+                    Series("to the modified flow", etas.tolist(), mod.tolist()),
+                    Series("slope 1", etas.tolist(), (gf[0] * (etas / etas[0])).tolist(), style="dashed"),
+                    Series("slope 2", etas.tolist(), (mod[0] * (etas / etas[0]) ** 2).tolist(), style="dashed")],
+            caption="Backward error analysis: error O(eta) to the flow of L, O(eta^2) to the flow of "
+                    "L + (eta/4)|grad L|^2."))
+    claim.verdict(*decisions)
+
+
+def _compiled_field(exprs: list[sp.Expr], coords: tuple[sp.Symbol, ...], step: float) -> Any:
+    parts = [numeric.compile(e.subs(eta, step), coords) for e in exprs]
+
+    def field(theta: np.ndarray) -> np.ndarray:
+        cols = [theta[:, i] for i in range(theta.shape[1])]
+        return np.stack([np.broadcast_to(p(np, *cols), theta.shape[:1]) for p in parts], axis=-1)
+
+    return field
+
+
+@st.composite
+def stability_cases(draw: st.DrawFn) -> dict[str, Any]:
+    """SPD H (d <= 4, eigenvalues in [0.1, 10]) and eta lambda_max on either side of 2 (not within 0.1 of it)."""
+    d = draw(st.integers(1, 4))
+    eig = np.array(draw(st.lists(st.floats(0.1, 10.0), min_size=d, max_size=d)))
+    ratio = draw(st.one_of(st.floats(0.1, 1.9), st.floats(2.1, 3.0)))
+    return {"eigenvalues": eig, "ratio": ratio, "rotation_seed": draw(st.integers(0, 2**31 - 1))}
+
+
+@claim(
+    "lecture.gd-stability", family="sgd",
+    statement="GD on L = theta' H theta / 2 is theta_k = (I - eta H)^k theta_0: it converges for every start iff "
+              "eta lambda_max(H) < 2, and diverges (top mode growing by |1 - eta lambda_max| per step) if > 2.",
+    hypotheses="H symmetric positive definite (d <= 4, eigenvalues in [0.1, 10]; hypothesis-generated, plus "
+               "H = diag(1, 0.1) at eta lambda_max in {1.9, 1.99, 2.01, 2.1}); 8 random starts per case.",
+    source="seed 002 ('GD stable if eta lambda_max(H) < 2'); Cohen et al. 2021 (iff for convex quadratics); "
+           "CLAIMS-DETAIL §1.14.",
+)
+def test_gd_converges_iff_eta_lambda_max_below_two(impl: Guard, profile: Any, seed: int, xp: Any,
+                                                   claim: ClaimRun) -> None:
+    """Exact trajectory identity (rtol 1e-8) and the converge/diverge verdict, on both sides of the threshold."""
+    sizes = profile.sizes(claim.claim.id)
+    decisions: list[stats.Decision] = []
+    traces: list[tuple[str, list[float]]] = []
+
+    @derandomised(sizes["examples"])
+    @given(case=stability_cases())
+    @example(case={"eigenvalues": np.array([1.0, 0.1]), "ratio": 1.9, "rotation_seed": -1})
+    @example(case={"eigenvalues": np.array([1.0, 0.1]), "ratio": 2.1, "rotation_seed": -1})
+    @example(case={"eigenvalues": np.array([1.0, 0.1]), "ratio": 1.99, "rotation_seed": -1})
+    @example(case={"eigenvalues": np.array([1.0, 0.1]), "ratio": 2.01, "rotation_seed": -1})
+    def one_example(case: dict[str, Any]) -> None:
+        eig = case["eigenvalues"]
+        h = np.diag(eig) if case["rotation_seed"] < 0 else random_spd(np.random.default_rng(case["rotation_seed"]),
+                                                                       eig)
+        problem = Quadratic(h)
+        step = case["ratio"] / problem.lambda_max
+        values, vectors = problem.eigen
+        factors = 1.0 - step * values
+        rho = float(np.max(np.abs(factors)))
+        steps = min(4000, math.ceil(abs(math.log(1e8) / math.log(rho)))) if rho != 1.0 else 4000
+        theta0 = generator(seed, claim.claim.id, len(traces)).standard_normal((8, problem.d))
+        recorded: dict[int, np.ndarray] = {}
+        norms: list[float] = []
+        checkpoints = {1, 2, 3, 10, steps}
+
+        def observe(k: int, theta: Any) -> None:
+            host = to_numpy(theta)
+            norms.append(float(np.linalg.norm(host[0])))
+            if k in checkpoints:
+                recorded[k] = host
+
+        runner = Runner(impl, lr=float(step), finite=rho < 1,
+                        context=f"eta lambda_max = {case['ratio']:.3g} < 2: GD is stable here")
+        chains.iterate(runner.step, problem.grad, asarray(theta0, xp), steps, observe)
+        tag = f"d={problem.d}, eta lambda_max={case['ratio']:.4g}, {steps} steps"
+        scale = np.linalg.norm(theta0, axis=1, keepdims=True)
+        for k in sorted(checkpoints):
+            exact = ((theta0 @ vectors) * factors**k) @ vectors.T
+            decisions.append(stats.identity(
+                f"theta_k / |theta_0| vs (I - eta H)^k theta_0 / |theta_0| at k = {k} ({tag})",
+                recorded[k] / scale, exact / scale, rtol=1e-8, atol=1e-8 * max(1.0, rho**k),
+                test="exact linear recursion, rtol 1e-8"))
+        final_ratio = float(np.max(np.linalg.norm(recorded[steps], axis=1) / scale[:, 0]))
+        observed = "converges" if final_ratio <= 1e-6 else "diverges" if final_ratio >= 1e6 else "neither"
+        decisions.append(stats.agreement(
+            f"|theta_K|/|theta_0| = {final_ratio:.3g} ({tag})", observed, "converges" if rho < 1 else "diverges",
+            test="stable iff eta lambda_max < 2; K chosen so that max|1 - eta lambda_i|^K is 1e-8 or 1e8"))
+        if case["rotation_seed"] < 0:
+            traces.append((f"eta lambda_max = {case['ratio']:g}", norms))
+        else:
+            traces.append(("", []))
+
+    one_example()
+    shown = [(label, norms) for label, norms in traces if label]
+    claim.figure(Figure(
+        title="GD on H = diag(1, 0.1): |theta_k| on both sides of eta lambda_max = 2", xlabel="k",
+        ylabel="|theta_k|", yscale="log",
+        series=[Series(label, list(range(len(norms))), norms, style="line") for label, norms in shown],
+        caption="Stable iff eta lambda_max < 2; the top mode grows or decays by |1 - eta lambda_max| per step."))
+    claim.verdict(*decisions)
+

@@ -1,0 +1,136 @@
+"""The HTML report: one self-contained page with every result, its evidence and its figures."""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+import pytest
+
+from reports.model import ClaimResult, Figure, Report, Series
+from reports.plots import figure_svg
+from reports.render import fmt, render_html, slugify, write_html
+
+SEED_WORDING = "The lecture calls the PDE 'Feynman–Kac'; it is the Fokker–Planck equation."
+MESSAGE = "FAILED sgld.gibbs — reference\n  measured 0.31 < predicted 0.5 & more"
+
+
+def _loglog() -> Figure:
+    lrs = [0.02, 0.01, 0.005, 0.0025]
+    return Figure("error against step size", "step size lr", "weak error", xscale="log", yscale="log",
+                  series=[Series("SGLD (95% CI)", lrs, [4e-2, 2.1e-2, 9.8e-3, 5.2e-3],
+                                 yerr=[4e-3, 2e-3, 1.5e-3, 1e-3]),
+                          Series("slope 1", lrs, [2 * lr for lr in lrs], style="dashed")],
+                  caption="Weak error is O(lr).")
+
+
+def _hist() -> Figure:
+    edges = [-3.0 + 0.5 * i for i in range(13)]
+    dens = [math.exp(-((a + 0.25) ** 2) / 2) / math.sqrt(2 * math.pi) for a in edges[:-1]]
+    grid = [-3.0 + 0.1 * i for i in range(61)]
+    pdf = [math.exp(-z * z / 2) / math.sqrt(2 * math.pi) for z in grid]
+    return Figure("whitened SGLD samples", "z", "density",
+                  series=[Series("SGLD", edges, dens, style="hist"),
+                          Series("N(0, 1)", grid, pdf, style="line")],
+                  caption="Histogram against the standard normal density.")
+
+
+def synthetic_report() -> Report:
+    """Three results: passed with a log-log figure, failed with a histogram, error without figures."""
+    common = {"seed": 7, "profile": "quick", "backend": "numpy", "budget": 1e-3}
+    passed = ClaimResult(
+        claim="sgld.time-scale", family="sgld", implementation="reference", outcome="passed",
+        statistic=1.234567, p_value=0.4321, measured=1.01, predicted=1.0, duration_s=0.8123,
+        statement="One SGLD step covers time lr.", hypotheses="L = x^2 / 2.", source="seed 002",
+        nodeid="checks/test_sgld.py::test_time_scale[reference]", figures=[_loglog()],
+        decisions=[{"what": "slope", "test": "z-test", "level": 1e-3, "passed": True, "statistic": 1.234567,
+                    "p_value": 0.4321, "measured": 1.01, "predicted": 1.0, "interval": [0.95, 1.07],
+                    "details": {"n": 4000}}], **common)
+    failed = ClaimResult(
+        claim="lecture.gibbs-stationary", family="sgld", implementation="my_pkg.sgld:step", outcome="failed",
+        message=MESSAGE, statistic=5.5, p_value=3.456789e-8, measured=0.31, predicted=0.5, duration_s=2.5,
+        statement="exp(-L/T) is stationary.", hypotheses="double well", source="lecture 3",
+        seed_wording=SEED_WORDING, nodeid="checks/test_sgld.py::test_gibbs[my_pkg.sgld:step]",
+        figures=[_hist()],
+        decisions=[{"what": "mean of L", "test": "t-test", "level": 5e-4, "passed": False, "statistic": 5.5,
+                    "p_value": 3.456789e-8, "measured": 0.31, "predicted": 0.5, "interval": None,
+                    "details": {}}], **common)
+    error = ClaimResult(
+        claim="sgd.contract", family="sgd", implementation="my_pkg.sgd:step", outcome="error",
+        message="ERROR sgd.contract — the step returned shape (3,), expected (2,)", duration_s=0.01,
+        nodeid="checks/test_sgd.py::test_contract[my_pkg.sgd:step]", **common)
+    return Report(results=[passed, failed, error], seed=7, profile="quick", backend="numpy",
+                  implementations={"sgd": "my_pkg.sgd:step", "sgld": "my_pkg.sgld:step", "sde": "reference"},
+                  versions={"python": "3.11.9", "numpy": "2.1.0"}, started="2025-01-01T00:00:00+00:00",
+                  duration_s=3.3, command="pytest checks --seed 7")
+
+
+@pytest.fixture(scope="module")
+def html() -> str:
+    return render_html(synthetic_report())
+
+
+def test_one_document_with_every_result(html: str) -> None:
+    assert html.lstrip().lower().startswith("<!doctype html>")
+    assert html.count("<html") == 1 and html.rstrip().endswith("</html>")
+    for result in synthetic_report().results:
+        assert result.claim in html
+        assert f'href="#{slugify(result.claim)}--{slugify(result.implementation)}"' in html
+    for word in ("passed", "failed", "error", "skipped"):
+        assert f'class="badge {word}"' in html
+    assert "sgd-conformance verification report" in html
+
+
+def test_figures_and_seed_wording(html: str) -> None:
+    assert html.count("<svg") == 2
+    assert "<?xml" not in html and "<!DOCTYPE svg" not in html
+    assert "The seed's wording" in html
+    assert "The lecture calls the PDE &#39;Feynman–Kac&#39;; it is the Fokker–Planck equation." in html
+
+
+def test_text_is_escaped(html: str) -> None:
+    assert "measured 0.31 &lt; predicted 0.5 &amp; more" in html
+    assert "0.31 < predicted" not in html
+
+
+def test_numbers_have_four_significant_digits(html: str) -> None:
+    assert "1.235" in html and "3.457e-08" in html and "1.234567" not in html
+    assert fmt(None) == "" and fmt("inf") == "inf" and fmt(math.nan) == "nan"
+    assert fmt([0.95, 1.07]) == "[0.95, 1.07]"
+    assert fmt({"n": 4000, "rate": 0.123456}) == "n = 4000; rate = 0.1235"
+
+
+def test_self_contained(html: str) -> None:
+    without_namespaces = re.sub(r'\sxmlns(:\w+)?="[^"]*"', "", html)
+    for needle in ("http://", "https://", "src=", "<script", "<link", "@import"):
+        assert needle not in without_namespaces
+
+
+def test_write_html_creates_parents(tmp_path: Path) -> None:
+    path = tmp_path / "deep" / "er" / "report.html"
+    write_html(synthetic_report(), path)
+    assert path.read_text(encoding="utf-8") == render_html(synthetic_report())
+
+
+def test_log_axes_tolerate_zeros_and_nans() -> None:
+    bad = [0.0, -1.0, math.nan, math.inf, 1.0, 10.0]
+    fig = Figure("bad data", "x", "y", xscale="log", yscale="log",
+                 series=[Series("points", bad, bad[::-1], yerr=[1.0, math.nan, -1.0, 0.5, 2.0, 0.1]),
+                         Series("line", bad, bad, style="line"),
+                         Series("step", bad, bad, style="step"),
+                         Series("hist", bad + [100.0], [1.0, 0.0, 2.0, math.nan, 3.0, 0.5], style="hist"),
+                         Series("empty", [0.0], [math.nan], style="dashed")])
+    assert figure_svg(fig).startswith("<svg")
+
+
+def test_figure_svg_is_deterministic() -> None:
+    assert figure_svg(_loglog()) == figure_svg(_loglog())
+    assert figure_svg(_hist()) == figure_svg(_hist())
+
+
+def test_undrawable_figure_does_not_lose_the_page() -> None:
+    report = synthetic_report()
+    report.results[0].figures = [Figure("odd", "x", "y", series=[Series("s", [1.0], [1.0], style="bars")])]
+    html = render_html(report)
+    assert "could not be drawn" in html and "bars" in html
