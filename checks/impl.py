@@ -88,8 +88,9 @@ def resolve(family: str, spec: str) -> Implementation:
         except ImportError:
             raise UsageError(f"--impl {family}={spec}: PyTorch is not installed "
                              "(pip install 'sgd-conformance[torch]')") from None
-        return Implementation(family, spec, "torch", _attribute(_import_module(module_name, family, spec),
-                                                                attr, family, spec))
+        module = (_import_file(module_name, family, spec) if module_name.endswith(".py")
+                  else _import_module(module_name, family, spec))
+        return Implementation(family, spec, "torch", _attribute(module, attr, family, spec))
     target, sep, attr = spec.rpartition(":")
     if not sep or not target or not attr:
         raise UsageError(f"--impl {family}={spec}: expected MODULE:ATTR or path/to/file.py:ATTR")

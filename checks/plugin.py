@@ -51,6 +51,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--backend", choices=("numpy", "cupy"), default="numpy",
                     help="array backend of the reference solvers (default: numpy).")
     group.addoption("--seed", type=int, default=0, help="base seed; each check derives its own streams (default: 0).")
+    group.addoption("--check-timeout", type=float, default=None, metavar="SECONDS",
+                    help="time one check may spend inside the implementation (default: the profile's budget).")
     group.addoption("--report-json", metavar="PATH", default=None, help="write the JSON results (schema 1).")
     group.addoption("--report-html", metavar="PATH", default=None, help="write the self-contained HTML report.")
 
@@ -130,7 +132,8 @@ def impl(request: pytest.FixtureRequest, claim: ClaimRun) -> Guard:
     state = request.config.stash[STATE]
     family = claim.claim.family
     chosen = state.impls.get(family) or reference(family)
-    return Guard(impl=chosen, budget_s=state.profile.time_budget_s, profile=state.profile.name)
+    budget = request.config.getoption("--check-timeout") or state.profile.time_budget_s
+    return Guard(impl=chosen, budget_s=budget, profile=state.profile.name)
 
 
 @pytest.hookimpl(hookwrapper=True)
