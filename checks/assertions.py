@@ -23,6 +23,8 @@ def fmt(value: float | None) -> str:
 
 def describe(decision: Decision) -> str:
     """One line: what was measured, its interval, what theory predicts, and their ratio."""
+    if decision.measured is None and decision.predicted is None:
+        return decision.what
     line = f"{decision.what} = {fmt(decision.measured)}"
     if decision.interval is not None:
         confidence = f"{100 * (1 - decision.level):.4g}% CI " if decision.level > 0 else "CI "

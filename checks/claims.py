@@ -101,6 +101,13 @@ class ClaimRun:
 
             raise ClaimFailed(failure_message(self, rejected))
 
+    def claim_p_value(self) -> float | None:
+        """Smallest p-value over the decisions, rescaled to the claim's budget (p * budget / level, capped at 1):
+        the claim is rejected iff this is below the budget. None when every decision is exact."""
+        scaled = [min(1.0, d.p_value * self.budget / d.level) for d in self.decisions
+                  if d.p_value is not None and d.level > 0]
+        return min(scaled) if scaled else None
+
     def headline(self) -> Decision | None:
         """The most significant decision: the first rejected one, else the one with the smallest p/level."""
         if not self.decisions:

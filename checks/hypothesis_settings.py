@@ -12,4 +12,5 @@ from hypothesis import HealthCheck, Phase, settings
 def derandomised(examples: int) -> settings:
     """Settings for ``examples`` generated examples (explicit ``@example`` cases run in addition)."""
     return settings(max_examples=examples, derandomize=True, database=None, deadline=None,
-                    phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+                    phases=[Phase.explicit, Phase.generate], report_multiple_bugs=False,
+                    suppress_health_check=list(HealthCheck))

@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import platform
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -151,7 +150,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 
 def _result(run: ClaimRun, report: pytest.TestReport, call: pytest.CallInfo[None]) -> ClaimResult:
-    exc = call.excinfo.value if call.excinfo is not None else None
+    exc = _primary(call.excinfo.value) if call.excinfo is not None else None
     if report.skipped:
         outcome, message = "skipped", _skip_reason(report)
     elif report.passed:
@@ -167,12 +166,23 @@ def _result(run: ClaimRun, report: pytest.TestReport, call: pytest.CallInfo[None
     head = run.headline()
     return ClaimResult(
         claim=run.claim.id, family=run.claim.family, implementation=run.implementation, outcome=outcome,
-        message=message, statistic=head.statistic if head else None, p_value=head.p_value if head else None,
+        message=message, statistic=head.statistic if head else None, p_value=run.claim_p_value(),
         measured=head.measured if head else None, predicted=head.predicted if head else None,
         budget=run.budget, statement=run.claim.statement, hypotheses=run.claim.hypotheses,
         source=run.claim.source, seed_wording=run.claim.seed_wording, nodeid=run.nodeid, seed=run.seed,
         profile=run.profile, backend=run.backend, duration_s=round(report.duration, 3),
         decisions=[asdict(d) for d in run.decisions], figures=list(run.figures))
+
+
+def _primary(exc: BaseException) -> BaseException:
+    """The first contract error or claim failure inside an exception group (hypothesis may raise one)."""
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            found = _primary(inner)
+            if isinstance(found, ContractError | ClaimFailed):
+                return found
+        return _primary(exc.exceptions[0])
+    return exc
 
 
 def _skip_reason(report: pytest.TestReport) -> str:
@@ -192,7 +202,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
                     implementations={f: (state.impls[f].spec if f in state.impls else "reference")
                                      for f in ("sgd", "sgld", "sde")},
                     versions=_versions(), started=datetime.fromtimestamp(state.started, timezone.utc).isoformat(),
-                    duration_s=round(time.time() - state.started, 2), command=" ".join(sys.argv))
+                    duration_s=round(time.time() - state.started, 2),
+                    command="python -m pytest " + " ".join(config.invocation_params.args))
     if json_path:
         from reports.model import write_json
 

@@ -173,16 +173,19 @@ def goodness_of_fit(what: str, fit: LinearFit, level: float, test: str) -> Decis
 
 
 def identity(what: str, measured: np.ndarray | float, predicted: np.ndarray | float, rtol: float,
-             test: str, atol: float = 0.0) -> Decision:
-    """Deterministic identity ``|measured - predicted| <= atol + rtol |predicted|`` entrywise."""
+             test: str, atol: np.ndarray | float = 0.0) -> Decision:
+    """Deterministic identity ``|measured - predicted| <= atol + rtol |predicted|`` entrywise
+    (``atol`` may be an array broadcasting against ``measured``)."""
+    shape = np.shape(measured)
     m = np.ravel(np.asarray(measured, dtype=float))
-    q = np.ravel(np.broadcast_to(np.asarray(predicted, dtype=float), np.shape(measured)))
-    excess = np.abs(m - q) - (atol + rtol * np.abs(q))
+    q = np.ravel(np.broadcast_to(np.asarray(predicted, dtype=float), shape))
+    tol = np.ravel(np.broadcast_to(np.asarray(atol, dtype=float), shape))
+    excess = np.abs(m - q) - (tol + rtol * np.abs(q))
     bad = ~np.isfinite(m) | (excess > 0)
     worst = int(np.argmax(np.where(np.isfinite(excess), excess, np.inf)))
     return Decision(what=what, test=test, level=0.0, passed=not bool(np.any(bad)),
                     statistic=float(np.nanmax(np.abs(m - q))) if np.all(np.isfinite(m)) else float("inf"),
-                    measured=float(m[worst]), predicted=float(q[worst]), details={"rtol": rtol, "atol": atol})
+                    measured=float(m[worst]), predicted=float(q[worst]), details={"rtol": rtol, "atol (max)": float(tol.max())})
 
 
 def agreement(what: str, observed: object, predicted: object, test: str) -> Decision:

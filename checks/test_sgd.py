@@ -123,18 +123,22 @@ def _compiled_field(exprs: list[sp.Expr], coords: tuple[sp.Symbol, ...], step: f
 
 @st.composite
 def stability_cases(draw: st.DrawFn) -> dict[str, Any]:
-    """SPD H (d <= 4, eigenvalues in [0.1, 10]) and eta lambda_max on either side of 2 (not within 0.1 of it)."""
+    """SPD H (d <= 4, lambda_max in [0.1, 10], condition number <= 5) and eta lambda_max on either side of 2,
+    at least 0.1 away from it (so that K <= 2000 steps decide convergence or divergence by a factor 1e8)."""
     d = draw(st.integers(1, 4))
-    eig = np.array(draw(st.lists(st.floats(0.1, 10.0), min_size=d, max_size=d)))
+    top = draw(st.floats(0.1, 10.0))
+    rest = draw(st.lists(st.floats(0.2, 1.0), min_size=d - 1, max_size=d - 1))
     ratio = draw(st.one_of(st.floats(0.1, 1.9), st.floats(2.1, 3.0)))
-    return {"eigenvalues": eig, "ratio": ratio, "rotation_seed": draw(st.integers(0, 2**31 - 1))}
+    return {"eigenvalues": top * np.array([1.0, *rest]), "ratio": ratio,
+            "rotation_seed": draw(st.integers(0, 2**31 - 1))}
 
 
 @claim(
     "lecture.gd-stability", family="sgd",
     statement="GD on L = theta' H theta / 2 is theta_k = (I - eta H)^k theta_0: it converges for every start iff "
               "eta lambda_max(H) < 2, and diverges (top mode growing by |1 - eta lambda_max| per step) if > 2.",
-    hypotheses="H symmetric positive definite (d <= 4, eigenvalues in [0.1, 10]; hypothesis-generated, plus "
+    hypotheses="H symmetric positive definite (d <= 4, lambda_max in [0.1, 10], condition number <= 5; "
+               "hypothesis-generated, plus "
                "H = diag(1, 0.1) at eta lambda_max in {1.9, 1.99, 2.01, 2.1}); 8 random starts per case.",
     source="seed 002 ('GD stable if eta lambda_max(H) < 2'); Cohen et al. 2021 (iff for convex quadratics); "
            "CLAIMS-DETAIL §1.14.",
@@ -161,11 +165,11 @@ def test_gd_converges_iff_eta_lambda_max_below_two(impl: Guard, profile: Any, se
         values, vectors = problem.eigen
         factors = 1.0 - step * values
         rho = float(np.max(np.abs(factors)))
-        steps = min(4000, math.ceil(abs(math.log(1e8) / math.log(rho)))) if rho != 1.0 else 4000
+        steps = max(1, math.ceil(abs(math.log(1e8) / math.log(rho)))) if rho > 0 else 1
         theta0 = generator(seed, claim.claim.id, len(traces)).standard_normal((8, problem.d))
         recorded: dict[int, np.ndarray] = {}
         norms: list[float] = []
-        checkpoints = {1, 2, 3, 10, steps}
+        checkpoints = {k for k in (1, 2, 3, 10) if k <= steps} | {steps}
 
         def observe(k: int, theta: Any) -> None:
             host = to_numpy(theta)
@@ -178,12 +182,13 @@ def test_gd_converges_iff_eta_lambda_max_below_two(impl: Guard, profile: Any, se
         chains.iterate(runner.step, problem.grad, asarray(theta0, xp), steps, observe)
         tag = f"d={problem.d}, eta lambda_max={case['ratio']:.4g}, {steps} steps"
         scale = np.linalg.norm(theta0, axis=1, keepdims=True)
-        for k in sorted(checkpoints):
-            exact = ((theta0 @ vectors) * factors**k) @ vectors.T
-            decisions.append(stats.identity(
-                f"theta_k / |theta_0| vs (I - eta H)^k theta_0 / |theta_0| at k = {k} ({tag})",
-                recorded[k] / scale, exact / scale, rtol=1e-8, atol=1e-8 * max(1.0, rho**k),
-                test="exact linear recursion, rtol 1e-8"))
+        ks = sorted(checkpoints)
+        exact = np.stack([((theta0 @ vectors) * factors**k) @ vectors.T for k in ks])
+        decisions.append(stats.identity(
+            f"theta_k / |theta_0| vs (I - eta H)^k theta_0 / |theta_0| at k in {ks} ({tag})",
+            np.stack([recorded[k] for k in ks]) / scale, exact / scale, rtol=1e-8,
+            atol=1e-8 * np.maximum(1.0, rho ** np.array(ks, dtype=float))[:, None, None],
+            test="exact linear recursion, rtol 1e-8 of max(1, rho^k)"))
         final_ratio = float(np.max(np.linalg.norm(recorded[steps], axis=1) / scale[:, 0]))
         observed = "converges" if final_ratio <= 1e-6 else "diverges" if final_ratio >= 1e6 else "neither"
         decisions.append(stats.agreement(

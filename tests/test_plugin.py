@@ -1,0 +1,80 @@
+"""The plugin's public surface: options, usage errors, contract errors with their messages, report files."""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+
+import pytest
+
+from tests.power import ROOT, mutant, nodeid, run_check
+
+GD_STABILITY = nodeid("test_sgd.py", "test_gd_converges_iff_eta_lambda_max_below_two")
+
+
+def test_help_lists_the_options(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest_inprocess("--help")
+    for option in ("--impl", "--profile", "--backend", "--seed", "--report-json", "--report-html", "--check-timeout"):
+        result.stdout.fnmatch_lines([f"*{option}*"])
+
+
+@pytest.mark.parametrize(("impl", "message"), [
+    ("sgd=no_such_module_xyz:step", "*cannot import 'no_such_module_xyz'*"),
+    (f"sgd={ROOT / 'tests' / 'mutants.py'}:missing", "*has no attribute 'missing'*"),
+    (f"sgd={ROOT / 'tests' / 'mutants.py'}:not_callable", "*'not_callable' is a int, not callable*"),
+    ("sgd=nocolon", "*expected MODULE:ATTR or path/to/file.py:ATTR*"),
+    ("adam=mod:fn", "*unknown family 'adam'*"),
+    ("sgd", "*expected FAMILY=SPEC*"),
+    ("sde=torch:torch.optim:SGD", "*the sde family has no torch form*"),
+    ("sgd=missing/file.py:step", "*no such file*"),
+])
+def test_bad_spec_is_a_usage_error_before_any_check(pytester: pytest.Pytester, impl: str, message: str) -> None:
+    result = pytester.runpytest_inprocess(GD_STABILITY, "--impl", impl)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([message])
+    assert "passed" not in result.stdout.str()
+
+
+@pytest.mark.parametrize(("bug", "message"), [
+    ("raises", "*raises raised ValueError('boom') at step 0*"),
+    ("returns_nan", "*returned NaN/inf in 1 of 8 chains at step 0 (first: chain 0)*"),
+    ("wrong_shape", "*wrong_shape returned shape (2,) for an input of shape (8, 2)*"),
+    ("mutates_input", "*modified its input theta in place*return a new array*"),
+    ("float32_result", "*returned dtype float32*expected float64*"),
+])
+def test_contract_breach_is_an_error_naming_what_the_implementation_did(pytester: pytest.Pytester, bug: str,
+                                                                         message: str) -> None:
+    result = run_check(pytester, GD_STABILITY, "--impl", mutant("sgd", bug))
+    assert result["outcome"] == "error"
+    assert fnmatch.fnmatch(result["message"], message), result["message"]
+
+
+def test_a_hanging_implementation_is_stopped_at_the_time_budget(pytester: pytest.Pytester) -> None:
+    result = run_check(pytester, GD_STABILITY, "--impl", mutant("sgd", "sleeps"), "--check-timeout", "1")
+    assert result["outcome"] == "error"
+    assert "did not return within 1 s" in result["message"]
+
+
+def test_reports_are_written_with_schema_1(pytester: pytest.Pytester) -> None:
+    html = pytester.path / "out" / "index.html"
+    js = pytester.path / "out" / "results.json"
+    result = pytester.runpytest_inprocess(GD_STABILITY, "--report-json", str(js), "--report-html", str(html),
+                                          "--seed", "7")
+    assert result.ret == 0
+    data = json.loads(js.read_text())
+    assert data["schema"] == 1 and data["seed"] == 7 and data["profile"] == "quick"
+    (record,) = data["results"]
+    for key in ("claim", "family", "implementation", "outcome", "message", "statistic", "p_value", "measured",
+                "predicted"):
+        assert key in record
+    assert record == {**record, "claim": "lecture.gd-stability", "family": "sgd", "implementation": "reference",
+                      "outcome": "passed"}
+    assert "lecture.gd-stability" in html.read_text()
+
+
+def test_same_seed_gives_identical_verdicts_and_statistics(pytester: pytest.Pytester) -> None:
+    node = nodeid("test_sgld.py", "test_sgld_step_covers_time_lr")
+    first, second = run_check(pytester, node, "--seed", "3"), run_check(pytester, node, "--seed", "3")
+    keys = ("outcome", "statistic", "p_value", "measured", "decisions")
+    assert {k: first[k] for k in keys} == {k: second[k] for k in keys}
+    assert run_check(pytester, node, "--seed", "4")["statistic"] != first["statistic"]
