@@ -265,8 +265,8 @@ class Runner:
         if host:
             x, dW = to_numpy(x), to_numpy(dW)
             drift, diffusion = _host_function(drift, xp), _host_function(diffusion, xp)
-        out = self.guard.call(self.impl.target, (x, t, dt, drift, diffusion, dW), {}, result_like=x, inputs={"x": x, "dW": dW},
-                              finite=self.finite, context=self.context)
+        out = self.guard.call(self.impl.target, (x, t, dt, drift, diffusion, dW), {}, result_like=x,
+                              inputs={"x": x, "dW": dW}, finite=self.finite, context=self.context)
         return asarray(out, xp) if host else out
 
     def _torch_step(self, theta: Any, grad: Any) -> Any:

@@ -10,7 +10,7 @@ import platform
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata
 from typing import Any
 
@@ -201,7 +201,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     report = Report(results=state.results, seed=state.seed, profile=state.profile.name, backend=state.backend,
                     implementations={f: (state.impls[f].spec if f in state.impls else "reference")
                                      for f in ("sgd", "sgld", "sde")},
-                    versions=_versions(), started=datetime.fromtimestamp(state.started, timezone.utc).isoformat(),
+                    versions=_versions(), started=datetime.fromtimestamp(state.started, UTC).isoformat(),
                     duration_s=round(time.time() - state.started, 2),
                     command="python -m pytest " + " ".join(config.invocation_params.args))
     if json_path:

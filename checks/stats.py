@@ -185,7 +185,8 @@ def identity(what: str, measured: np.ndarray | float, predicted: np.ndarray | fl
     worst = int(np.argmax(np.where(np.isfinite(excess), excess, np.inf)))
     return Decision(what=what, test=test, level=0.0, passed=not bool(np.any(bad)),
                     statistic=float(np.nanmax(np.abs(m - q))) if np.all(np.isfinite(m)) else float("inf"),
-                    measured=float(m[worst]), predicted=float(q[worst]), details={"rtol": rtol, "atol (max)": float(tol.max())})
+                    measured=float(m[worst]), predicted=float(q[worst]),
+                    details={"rtol": rtol, "atol (max)": float(tol.max())})
 
 
 def agreement(what: str, observed: object, predicted: object, test: str) -> Decision:

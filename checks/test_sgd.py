@@ -84,13 +84,14 @@ def test_gd_follows_the_modified_flow_to_second_order(impl: Guard, profile: Any,
     for name, (loss, coords) in problems.items():
         grad = numeric.gradient(loss, coords)
         field_exprs = modified_loss.modified_vector_field(loss, coords)
+        gradient_flow = _flow(lambda th, g=grad: -g(np, th), starts, horizon)
         gf_errors, mod_errors = [], []
         for step in etas:
             steps = int(round(horizon / step))
             runner = Runner(impl, lr=float(step), context=f"GD on a smooth loss, eta = {step:.4g}")
-            final = to_numpy(chains.iterate(runner.step, lambda th: grad(xp, th), asarray(starts, xp), steps))
+            final = to_numpy(chains.iterate(runner.step, lambda th, g=grad: g(xp, th), asarray(starts, xp), steps))
             modified = _compiled_field(field_exprs, coords, float(step))
-            gf_errors.append(_rms(final - _flow(lambda th: -grad(np, th), starts, horizon)))
+            gf_errors.append(_rms(final - gradient_flow))
             mod_errors.append(_rms(final - _flow(modified, starts, horizon)))
         gf, mod = np.array(gf_errors), np.array(mod_errors)
         for label, errs, order in (("gradient flow of L", gf, 1.0), ("modified flow", mod, 2.0)):

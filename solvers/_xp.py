@@ -31,8 +31,8 @@ def backend_namespace(backend: str) -> ModuleType:
 
         return xnp
     if backend == "cupy":
-        import cupy  # noqa: F401  (raises ImportError without CuPy)
         import array_api_compat.cupy as xcp
+        import cupy  # noqa: F401  (raises ImportError without CuPy)
 
         return xcp
     raise ValueError(f"unknown backend {backend!r}; expected one of {BACKENDS}")

@@ -67,7 +67,8 @@ def _require_torch() -> None:
 
 def test_torch_sgd_passes_the_sgd_checks(pytester: pytest.Pytester) -> None:
     _require_torch()
-    for check in ("test_gd_follows_the_modified_flow_to_second_order", "test_gd_converges_iff_eta_lambda_max_below_two"):
+    checks = ("test_gd_follows_the_modified_flow_to_second_order", "test_gd_converges_iff_eta_lambda_max_below_two")
+    for check in checks:
         result = run_check(pytester, nodeid(SGD, check), "--impl", "sgd=torch:torch.optim:SGD", subprocess=True)
         assert result["outcome"] == "passed", result["message"]
 

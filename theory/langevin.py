@@ -70,7 +70,9 @@ def ou_moments() -> tuple[sp.Expr, sp.Expr]:
 
 @cache
 def quadratic_mean_loss_excess() -> sp.Expr:
-    r"""Per-direction stationary :math:`E[L] - L^*` of SGLD on L = a x^2/2: :math:`a v_\infty / 2 = (T/2)/(1 - \eta a/2)`.
+    r"""Per-direction stationary :math:`E[L] - L^*` of SGLD on L = a x^2/2.
+
+    :math:`a v_\infty / 2 = (T/2)/(1 - \eta a/2)`.
 
     Summed over the eigenvalues of H this is the finite-step equipartition; at eta = 0 it is T/2 per
     direction (Gibbs equipartition, E[L] - L* = d T / 2).

@@ -8,7 +8,7 @@ tuple it was compiled with; that order is written into its docstring. Compiled f
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from functools import lru_cache
+from functools import cache
 from types import ModuleType
 from typing import Any
 
@@ -24,7 +24,7 @@ def _module_mapping(xp: ModuleType) -> dict[str, Any]:
     return mapping
 
 
-@lru_cache(maxsize=None)
+@cache
 def _compile(expr: sp.Expr, args: tuple[sp.Symbol, ...], xp: ModuleType) -> Callable[..., Any]:
     return sp.lambdify(args, expr, modules=[_module_mapping(xp)], cse=True)
 
