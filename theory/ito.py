@@ -59,3 +59,18 @@ def ou_moments_additive() -> tuple[sp.Expr, sp.Expr]:
     second_rhs = sp.expand(c2).subs(x**2, m2(t))
     second = sp.dsolve(sp.Eq(m2(t).diff(t), second_rhs), m2(t), ics={m2(0): x0**2}).rhs
     return sp.simplify(first), sp.simplify(second)
+
+
+@cache
+def ou_cell_covariance() -> tuple[sp.Expr, sp.Expr, sp.Expr]:
+    r"""Joint law over one cell of length h of :math:`\Delta W = \int_0^h dW_s` and
+    :math:`I = \int_0^h e^{-a(h - s)}\,dW_s` (Itô isometry): ``(Var dW, Cov(dW, I), Var I)``.
+
+    With it the Ornstein–Uhlenbeck process :math:`dX = -aX\,dt + \sigma\,dW` is exact on a grid *and driven by
+    the same Brownian path*: :math:`X_{n+1} = e^{-ah} X_n + \sigma I_n`, while a scheme sees the increments
+    :math:`\Delta W_n`. Source: Glasserman (2004) §3.3; CLAIMS-DETAIL §9.1.
+    """
+    h, s = sp.Symbol("h", positive=True), sp.Symbol("s", nonnegative=True)
+    kernel = sp.exp(-a * (h - s))
+    return (sp.integrate(1, (s, 0, h)), sp.simplify(sp.integrate(kernel, (s, 0, h))),
+            sp.simplify(sp.integrate(kernel**2, (s, 0, h))))
