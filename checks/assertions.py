@@ -27,7 +27,7 @@ def describe(decision: Decision) -> str:
         return decision.what
     line = f"{decision.what} = {fmt(decision.measured)}"
     if decision.interval is not None:
-        confidence = f"{100 * (1 - decision.level):.4g}% CI " if decision.level > 0 else "CI "
+        confidence = f"{100 * (1 - decision.level):.6g}% CI " if decision.level > 0 else "CI "
         line += f" ({confidence}{fmt(decision.interval[0])} to {fmt(decision.interval[1])})"
     if decision.predicted is not None:
         line += f", theory {fmt(decision.predicted)}"
@@ -38,14 +38,34 @@ def describe(decision: Decision) -> str:
     return line
 
 
+SHOWN = 3  #: rejected decisions spelled out in a failure message; the report lists all of them
+
+
+def likely_cause(decision: Decision) -> str | None:
+    """The known bug whose signature ratio (measured/predicted) lies in the decision's interval, if any."""
+    signatures = decision.details.get("signatures") or {}
+    if decision.interval is None or decision.predicted is None:
+        return None
+    lo, hi = decision.interval
+    for ratio, cause in signatures.items():
+        if lo <= ratio * decision.predicted <= hi:
+            return f"{cause} (known mutant)"
+    return None
+
+
 def failure_message(run: ClaimRun, rejected: list[Decision]) -> str:
-    """The whole failure report of a check, one block per rejected decision."""
+    """The whole failure report of a check, one block per rejected decision (the first few)."""
     family = run.claim.family
     lines = [f"FAILED {run.claim.id} — {run.implementation} [{family} · {run.backend} · seed {run.seed}]"]
-    for d in rejected:
+    for d in rejected[:SHOWN]:
         lines.append(f"  {describe(d)}")
+        cause = likely_cause(d)
+        if cause:
+            lines.append(f"  likely cause: {cause}")
         level = f"level {d.level:.3g} of the false-alarm budget {run.budget:.3g}" if d.level else "exact check"
         lines.append(f"  test: {d.test}; {level}")
+    if len(rejected) > SHOWN:
+        lines.append(f"  ... and {len(rejected) - SHOWN} more rejected decisions (all are in the report)")
     impl = f" --impl {family}={run.implementation}" if run.implementation != "reference" else ""
     lines.append(f"  reproduce: pytest {run.nodeid}{impl} --seed {run.seed} --profile {run.profile}")
     return "\n".join(lines)

@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -166,7 +166,6 @@ class Guard:
     profile: str
     spent_s: float = 0.0
     calls: int = 0
-    notes: list[str] = field(default_factory=list)
 
     def call(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], *, result_like: Any,
              inputs: dict[str, Any], finite: bool, context: str, returns_array: bool = True) -> Any:
@@ -183,7 +182,6 @@ class Guard:
             with _alarm(remaining):
                 result = fn(*args, **kwargs)
         except _Timeout:
-            self.spent_s += time.perf_counter() - start
             raise ContractError(f"{name} did not return within {self.budget_s:.0f} s in total "
                                 f"(profile {self.profile}; at step {self.calls}); stopped") from None
         except Exception as exc:
@@ -230,14 +228,14 @@ class Runner:
     """Steps of one implementation inside one check: the adapters from the suite's calls to each SPEC form.
 
     ``lr``/``temperature``/``rng`` are fixed for a run, as an optimizer's hyper-parameters are. Torch
-    optimizers are created on the first step and keep their state across steps (momentum would show).
+    optimizers are created on the first step and keep their state across steps (momentum would show); torch's
+    generator is seeded from ``rng`` (the check's stream), so torch runs are reproducible too.
     """
 
     def __init__(self, guard: Guard, *, lr: float | None = None, temperature: float | None = None,
-                 rng: Any = None, torch_seed: int = 0, finite: bool = True, context: str = "") -> None:
+                 rng: Any = None, finite: bool = True, context: str = "") -> None:
         self.guard, self.lr, self.temperature, self.rng = guard, lr, temperature, rng
         self.finite, self.context = finite, context
-        self._torch_seed = torch_seed
         self._param: Any = None
         self._optimizer: Any = None
 
@@ -275,7 +273,7 @@ class Runner:
         xp = namespace(theta)
         host_theta = to_numpy(theta)
         if self._optimizer is None:
-            torch.manual_seed(self._torch_seed)
+            torch.manual_seed(int(self.rng.integers(2**62)) if self.rng is not None else 0)
             self._param = torch.nn.Parameter(torch.tensor(host_theta, dtype=torch.float64))
             kwargs: dict[str, Any] = {"lr": self.lr}
             if self.impl.family == "sgld":

@@ -79,11 +79,13 @@ def one_sided_z_test(what: str, estimate: float, se: float, bound: float, level:
                     measured=float(estimate), predicted=float(bound), interval=(float(lower), float("inf")))
 
 
-def chi2_variance_test(what: str, z: np.ndarray, level: float) -> Decision:
+def chi2_variance_test(what: str, z: np.ndarray, level: float,
+                       signatures: dict[float, str] | None = None) -> Decision:
     r"""Exact test that standardised draws have unit variance: per column, :math:`\sum_i z_i^2 \sim \chi^2_n`.
 
     ``z`` has shape ``(n, m)``: n i.i.d. draws (mean known, so no degree of freedom is lost) of m columns.
     Two-sided, Bonferroni over columns. ``measured`` is the variance ratio of the worst column.
+    ``signatures`` maps variance ratios of known bugs to their description (reported as the likely cause).
     """
     n = z.shape[0]
     ss = np.sum(z**2, axis=0)
@@ -95,7 +97,7 @@ def chi2_variance_test(what: str, z: np.ndarray, level: float) -> Decision:
     return Decision(what=what, test=f"exact chi-square test of the variance on {n} i.i.d. draws x {m} columns",
                     level=level, passed=bool(_bonferroni(p) >= level), statistic=float(ss[worst]),
                     p_value=_bonferroni(p), measured=float(ss[worst] / n), predicted=1.0,
-                    interval=(float(lo), float(hi)), details={"columns": m})
+                    interval=(float(lo), float(hi)), details={"columns": m, "signatures": signatures or {}})
 
 
 def ks_test(what: str, sample: np.ndarray, cdf: Callable[[np.ndarray], np.ndarray], level: float) -> Decision:

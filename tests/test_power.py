@@ -47,6 +47,12 @@ def test_check_catches_mutant(pytester: pytest.Pytester, module: str, check: str
     assert result["message"].startswith(("FAILED ", "ERROR ")) and bug in result["message"]
 
 
+def test_failure_names_the_likely_cause_of_a_known_noise_bug(pytester: pytest.Pytester) -> None:
+    result = run_check(pytester, nodeid(SGLD, "test_sgld_has_the_exact_gaussian_law_on_a_quadratic"),
+                       "--impl", mutant("sgld", "sgld_noise_sqrt_lr_t"))
+    assert "likely cause: noise scale sqrt(lr T) instead of sqrt(2 lr T) (known mutant)" in result["message"]
+
+
 @pytest.mark.parametrize(("module", "check", "family", "variant"), MUST_PASS)
 def test_check_passes_correct_implementation(pytester: pytest.Pytester, module: str, check: str, family: str,
                                              variant: str | None) -> None:
