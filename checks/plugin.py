@@ -49,11 +49,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help=f"sample sizes and time budgets (default: {_PROFILE_DEFAULT}).")
     group.addoption("--backend", choices=("numpy", "cupy"), default="numpy",
                     help="array backend of the reference solvers (default: numpy).")
-    group.addoption("--seed", type=int, default=0, help="base seed; each check derives its own streams (default: 0).")
+    group.addoption("--seed", type=_non_negative_int, default=0,
+                    help="base seed; each check derives its own streams (default: 0).")
     group.addoption("--check-timeout", type=float, default=None, metavar="SECONDS",
                     help="time one check may spend inside the implementation (default: the profile's budget).")
     group.addoption("--report-json", metavar="PATH", default=None, help="write the JSON results (schema 1).")
     group.addoption("--report-html", metavar="PATH", default=None, help="write the self-contained HTML report.")
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise ValueError(f"--seed must be a non-negative integer, got {value}")
+    return value
 
 
 def pytest_configure(config: pytest.Config) -> None:

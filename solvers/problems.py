@@ -14,7 +14,7 @@ import numpy as np
 from solvers._xp import asarray, namespace
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Quadratic:
     r""":math:`L(\theta) = \tfrac12 \theta^\top H \theta` with symmetric positive definite H.
 
@@ -25,8 +25,8 @@ class Quadratic:
     H: np.ndarray
 
     def __post_init__(self) -> None:
-        if not np.allclose(self.H, self.H.T):
-            raise ValueError("H must be symmetric")
+        if not np.array_equal(self.H, self.H.T):
+            raise ValueError("H must be exactly symmetric (symmetrise it as (H + H.T) / 2)")
         if np.linalg.eigvalsh(self.H)[0] <= 0:
             raise ValueError("H must be positive definite")
 
@@ -63,4 +63,5 @@ def random_spd(rng: np.random.Generator, eigenvalues: np.ndarray) -> np.ndarray:
     d = eigenvalues.size
     q, r = np.linalg.qr(rng.standard_normal((d, d)))
     q = q * np.sign(np.diag(r))
-    return (q * eigenvalues) @ q.T
+    h = (q * eigenvalues) @ q.T
+    return (h + h.T) / 2

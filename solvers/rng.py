@@ -13,18 +13,25 @@ from typing import Any
 
 import numpy as np
 
-from solvers._xp import is_numpy
+from solvers._xp import is_numpy, namespace
 
 
 def _label_words(labels: tuple[object, ...]) -> list[int]:
-    """32-bit words of a SHA-256 of the labels (stable across runs and Python versions)."""
-    digest = hashlib.sha256("\x1f".join(map(str, labels)).encode()).digest()
-    return [int.from_bytes(digest[i : i + 4], "little") for i in range(0, 16, 4)]
+    """32-bit words of a SHA-256 of the labels, each tagged with its type and length (so that ``(1, 2)``,
+    ``("1", "2")`` and ``("1\x1f2",)`` differ); stable across runs and Python versions."""
+    text = "".join(f"{type(label).__name__}:{len(repr(label))}:{label!r};" for label in labels)
+    digest = hashlib.sha256(text.encode()).digest()
+    return [int.from_bytes(digest[i : i + 4], "little") for i in range(0, 32, 4)]
 
 
 def seed_sequence(seed: int, *labels: object) -> np.random.SeedSequence:
-    """SeedSequence for the stream named by ``labels`` (e.g. the claim id and an example index)."""
-    return np.random.SeedSequence([int(seed) & 0xFFFFFFFF, *_label_words(labels)])
+    """SeedSequence for the stream named by ``labels`` (e.g. the claim id and an example index).
+
+    The whole seed is used (any non-negative integer), so seeds that differ by 2^32 give different streams.
+    """
+    if seed < 0:
+        raise ValueError(f"seed must be non-negative, got {seed}")
+    return np.random.SeedSequence([*_label_words(labels), int(seed)])
 
 
 def generator(seed: int, *labels: object, xp: ModuleType | None = None) -> Any:
@@ -61,4 +68,5 @@ def coarsen(dW: Any, factor: int) -> Any:
     steps = dW.shape[0]
     if steps % factor:
         raise ValueError(f"{steps} fine steps are not divisible by the coarsening factor {factor}")
-    return dW.reshape((steps // factor, factor, *dW.shape[1:])).sum(axis=1)
+    xp = namespace(dW)
+    return xp.sum(xp.reshape(dW, (steps // factor, factor, *dW.shape[1:])), axis=1)

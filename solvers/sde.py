@@ -40,5 +40,5 @@ def integrate(step: Callable[..., Any], x0: Any, drift: Field, diffusion: Field,
     """Apply ``step`` along the increments ``dW`` of shape ``(steps, chains, m)``; return X at the end."""
     x = x0
     for k in range(dW.shape[0]):
-        x = step(x, t0 + k * dt, dt, drift, diffusion, dW[k])
+        x = step(x, t0 + k * dt, dt, drift, diffusion, dW[k, ...])
     return x

@@ -94,7 +94,8 @@ def _stack(parts: list[Callable[..., Any]], d: int) -> Callable[[ModuleType, Any
 def evalf(expr: sp.Expr, dps: int = 30, **values: Any) -> mpmath.mpf:
     """High-precision value of ``expr`` (mpmath), the cross-check for :func:`evaluate`."""
     subs = {s: sp.Float(values[str(s)], dps) for s in expr.free_symbols}
-    return mpmath.mpf(sp.N(expr.subs(subs), dps))
+    with mpmath.workdps(dps):
+        return mpmath.mpf(sp.N(expr.subs(subs), dps))
 
 
 def mpmath_callable(expr: sp.Expr, var: sp.Symbol) -> Callable[[mpmath.mpf], mpmath.mpf]:
