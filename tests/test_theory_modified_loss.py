@@ -123,3 +123,11 @@ def test_gd_on_a_quadratic_is_the_exact_modified_flow_at_t_k_eta(a_val: float, e
         x_val = x_val - eta_val * a_val * x_val
         exact = numeric.evaluate(flow, x0=1.3, a=a_val, eta=eta_val, t=k * eta_val)
         assert x_val == pytest.approx(exact, rel=1e-12, abs=0.0)
+
+
+def test_derived_modified_loss_solves_for_the_coefficient_one_quarter() -> None:
+    loss, coords = ml.generic_loss(2)
+    assert sp.simplify(ml.derived_modified_loss(loss, coords) - ml.lecture_modified_loss(loss, coords)) == 0
+    q = sp.Symbol("q")
+    quadratic = a * q**2 / 2
+    assert sp.simplify(ml.derived_modified_loss(quadratic, (q,)) - ml.lecture_modified_loss(quadratic, (q,))) == 0

@@ -4,8 +4,9 @@ GD :math:`\theta_{k+1} = \theta_k - \eta\nabla L(\theta_k)` is the time-eta map 
 :math:`\dot\theta = F_0 + \eta F_1 + O(\eta^2)`. Expanding that flow map by Lie series,
 :math:`\varphi_\eta = \theta + \eta F + \tfrac{\eta^2}{2} (DF) F + O(\eta^3)`, and matching it with the GD map
 order by order gives :math:`F_0 = -\nabla L` and :math:`F_1 = -\tfrac12 \nabla^2 L\, \nabla L`
-(derived by :func:`modified_vector_field`, not typed in). :func:`lecture_modified_loss` is the lecture's
-statement :math:`\tilde L = L + (\eta/4)\|\nabla L\|^2`, and :func:`modified_field_is_gradient_of` proves
+(derived by :func:`modified_vector_field`, not typed in); :func:`derived_modified_loss` then solves for the
+potential, :math:`\tilde L = L + \eta c \|\nabla L\|^2` with c = 1/4. :func:`lecture_modified_loss` is the
+lecture's statement :math:`L + (\eta/4)\|\nabla L\|^2`, and :func:`modified_field_is_gradient_of` proves
 :math:`F_0 + \eta F_1 = -\nabla\tilde L` for a generic loss (Barrett & Dherin 2021, Thm 3.1; seed 002).
 So GD follows the flow of :math:`\tilde L` with global error O(eta^2) on [0, T], and the plain gradient flow
 of L with error O(eta). For a quadratic the modified flow is exact to all orders:
@@ -44,6 +45,23 @@ def modified_vector_field(loss: sp.Expr, coords: Sequence[sp.Symbol]) -> list[sp
     equations = [sp.expand(fl - g).coeff(eta, 2) for fl, g in zip(flow, gd, strict=True)]
     solution = sp.solve(equations, f1, dict=True)[0]
     return [sp.simplify(g + eta * solution[u]) for g, u in zip(f0, f1, strict=True)]
+
+
+def derived_modified_loss(loss: sp.Expr, coords: Sequence[sp.Symbol]) -> sp.Expr:
+    r"""The modified loss as a potential of the derived field: :math:`L + \eta\,c\,\|\nabla L\|^2` with the
+    coefficient c *solved for* from :math:`F_1 = -c\,\nabla\|\nabla L\|^2` (every component must give the
+    same c, else there is no such potential and this raises). For any smooth L, c = 1/4."""
+    c = sp.Symbol("c")
+    squared_gradient = sum(sp.diff(loss, q) ** 2 for q in coords)
+    field = modified_vector_field(loss, coords)
+    first_order = [sp.expand(f).coeff(eta, 1) for f in field]
+    solutions = {sp.simplify(s) for f, q in zip(first_order, coords, strict=True)
+                 if sp.simplify(sp.diff(squared_gradient, q)) != 0
+                 for s in sp.solve(sp.Eq(f, -c * sp.diff(squared_gradient, q)), c)}
+    if len(solutions) != 1:
+        raise ValueError(f"the first-order modified field is not a multiple of grad |grad L|^2: {solutions}")
+    (coefficient,) = solutions
+    return loss + eta * coefficient * squared_gradient
 
 
 def lecture_modified_loss(loss: sp.Expr, coords: Sequence[sp.Symbol]) -> sp.Expr:
