@@ -1,8 +1,10 @@
 """Profiles: how many samples each check buys. ``quick`` is for CI, ``standard`` for ``make verify``,
 ``thorough`` for more power. A check reads its sizes as ``profile.sizes(claim_id)``.
 
-Sizes follow from power, not habit: each entry's comment says what its quick size gives against the
-check's mutants at the check's budget (measured in ``tests/test_power.py``).
+Sizes follow from power, not habit: the ``quick`` sizes are the ones at which ``tests/test_power.py`` shows each
+check catching every one of its mutants at its own budget; ``standard`` and ``thorough`` buy narrower
+intervals (the CLT scale shrinks like 1/sqrt(chains)). Deterministic checks (``lecture.modified-loss-gd``,
+``lecture.gd-stability``) scale the number of starts or of hypothesis examples instead.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ class Profile:
 
 # claim id -> (quick, standard, thorough) sizes
 _SIZES: dict[str, tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = {
-    # chains per hypothesis example; quick already separates noise x1/sqrt(2) by > 20 sigma
+    # chains per hypothesis example; quick separates the noise-scale bug x1/sqrt(2) by > 25 standard errors
     "sgld.exact-quadratic-law": ({"chains": 4000, "examples": 4, "steps": 60},
                                  {"chains": 20000, "examples": 10, "steps": 60},
                                  {"chains": 100000, "examples": 25, "steps": 60}),
