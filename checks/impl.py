@@ -185,8 +185,9 @@ class Guard:
             raise ContractError(f"{name} did not return within {self.budget_s:.0f} s in total "
                                 f"(profile {self.profile}; at step {self.calls}); stopped") from None
         except Exception as exc:
-            raise ContractError(f"{name} raised {type(exc).__name__}({str(exc)!r}) at step {self.calls}"
-                                f" ({context})") from exc
+            where = f" ({context})" if context else ""
+            raise ContractError(f"{name} raised {type(exc).__name__}({str(exc)!r}) at step {self.calls}{where}") \
+                from exc
         finally:
             self.spent_s += time.perf_counter() - start
         for key, before in copies.items():

@@ -38,6 +38,19 @@ def sgld_shared_noise(theta: np.ndarray, grad: np.ndarray, lr: float, temperatur
     return theta - lr * grad + math.sqrt(2 * lr * temperature) * rng.standard_normal(theta.shape[1:])
 
 
+def sgld_global_rng(theta: np.ndarray, grad: np.ndarray, lr: float, temperature: float,
+                    rng: np.random.Generator) -> np.ndarray:
+    """Bug: noise from NumPy's global generator instead of ``rng`` (runs are not reproducible from the seed)."""
+    return theta - lr * grad + math.sqrt(2 * lr * temperature) * np.random.standard_normal(theta.shape)
+
+
+def sgld_in_place(theta: np.ndarray, grad: np.ndarray, lr: float, temperature: float,
+                  rng: np.random.Generator) -> np.ndarray:
+    """Breach: updates theta in place and returns it."""
+    theta -= lr * grad - math.sqrt(2 * lr * temperature) * rng.standard_normal(theta.shape)
+    return theta
+
+
 def sgld_half_speed(theta: np.ndarray, grad: np.ndarray, lr: float, temperature: float,
                     rng: np.random.Generator) -> np.ndarray:
     """Bug: lr read as Welling & Teh's eps (step eps/2 = lr/2): right law, but one step covers time lr/2."""
@@ -124,6 +137,17 @@ def increments_scaled_by_h(x: np.ndarray, t: float, dt: float, drift: Any, diffu
                            dW: np.ndarray) -> np.ndarray:
     """Bug: the normalised increment is multiplied by h instead of sqrt(h) (the noise vanishes as h -> 0)."""
     return x + dt * drift(x, t) + _diffuse(diffusion(x, t), dW / math.sqrt(dt) * dt)
+
+
+def ignores_increments(x: np.ndarray, t: float, dt: float, drift: Any, diffusion: Any, dW: np.ndarray) -> np.ndarray:
+    """Bug: an ODE step that ignores dW (the noise is dropped)."""
+    return x + dt * drift(x, t)
+
+
+def em_in_place(x: np.ndarray, t: float, dt: float, drift: Any, diffusion: Any, dW: np.ndarray) -> np.ndarray:
+    """Breach: Euler–Maruyama that writes into x."""
+    x += dt * drift(x, t) + _diffuse(diffusion(x, t), dW)
+    return x
 
 
 def increments_rescaled(x: np.ndarray, t: float, dt: float, drift: Any, diffusion: Any, dW: np.ndarray) -> np.ndarray:

@@ -14,9 +14,16 @@ from tests.power import ROOT, mutant, nodeid, run_check
 SGLD = "test_sgld.py"
 SGD = "test_sgd.py"
 SDE = "test_sde_schemes.py"
+CONTRACT = "test_contract.py"
 
 CASES = [
     # (check module, check function, family, mutants that must fail, correct variants that must pass)
+    (CONTRACT, "test_sgd_implementation_honours_the_contract", "sgd", ["gd_hidden_momentum", "mutates_input"],
+     ["gd_correct_variant"]),
+    (CONTRACT, "test_sgld_implementation_honours_the_contract", "sgld", ["sgld_global_rng", "sgld_in_place"],
+     ["sgld_correct_variant"]),
+    (CONTRACT, "test_sde_implementation_honours_the_contract", "sde", ["ignores_increments", "em_in_place"],
+     ["em_correct_variant"]),
     (SGLD, "test_sgld_has_the_exact_gaussian_law_on_a_quadratic", "sgld",
      ["sgld_noise_sqrt_lr_t", "sgld_noise_proportional_to_lr", "sgld_shared_noise", "sgld_half_speed"],
      ["sgld_correct_variant"]),
@@ -73,9 +80,11 @@ def _require_torch() -> None:
 
 def test_torch_sgd_passes_the_sgd_checks(pytester: pytest.Pytester) -> None:
     _require_torch()
-    checks = ("test_gd_follows_the_modified_flow_to_second_order", "test_gd_converges_iff_eta_lambda_max_below_two")
-    for check in checks:
-        result = run_check(pytester, nodeid(SGD, check), "--impl", "sgd=torch:torch.optim:SGD", subprocess=True)
+    checks = ((SGD, "test_gd_follows_the_modified_flow_to_second_order"),
+              (SGD, "test_gd_converges_iff_eta_lambda_max_below_two"),
+              (CONTRACT, "test_sgd_implementation_honours_the_contract"))
+    for module, check in checks:
+        result = run_check(pytester, nodeid(module, check), "--impl", "sgd=torch:torch.optim:SGD", subprocess=True)
         assert result["outcome"] == "passed", result["message"]
 
 
