@@ -39,8 +39,12 @@ _SIZES: dict[str, tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = {
                                  {"chains": 100000, "examples": 25, "steps": 60}),
     "sgld.time-scale": ({"chains": 8000}, {"chains": 40000}, {"chains": 200000}),
     "lecture.gibbs-stationary": ({"chains": 2000}, {"chains": 8000}, {"chains": 32000}),
+    # SE 0.0018 at quick against a Gibbs/finite-step gap of 0.0186 and a x1/2 noise-variance bug of 0.13
+    "lecture.gibbs-equipartition": ({"chains": 4000}, {"chains": 16000}, {"chains": 64000}),
     "lecture.modified-loss-gd": ({"starts": 4}, {"starts": 8}, {"starts": 16}),
     "lecture.gd-stability": ({"examples": 12}, {"examples": 40}, {"examples": 120}),
+    # 4 coordinates per chain: relative SE of a variance sqrt(2 / (4 chains)) = 0.5% at quick vs a 5.6% effect
+    "lecture.sgd-temperature": ({"chains": 20000}, {"chains": 80000}, {"chains": 320000}),
     "sde.ito-weak-order": ({"paths": 20000}, {"paths": 100000}, {"paths": 400000}),
     "sde.ito-strong-order": ({"paths": 4000}, {"paths": 20000}, {"paths": 100000}),
 }

@@ -21,10 +21,10 @@ from checks.hypothesis_settings import derandomised
 from checks.impl import Guard, Runner
 from reports.model import Figure, Series
 from solvers import chains
-from solvers._xp import asarray, to_numpy
+from solvers._xp import asarray, namespace, to_numpy
 from solvers.problems import Quadratic, random_spd
 from solvers.rng import generator
-from theory import losses, modified_loss, numeric
+from theory import langevin, losses, modified_loss, numeric
 from theory.symbols import a, eta
 
 
@@ -210,3 +210,57 @@ def test_gd_converges_iff_eta_lambda_max_below_two(impl: Guard, profile: Any, se
         caption="Stable iff eta lambda_max < 2; the top mode grows or decays by |1 - eta lambda_max| per step."))
     claim.verdict(*decisions)
 
+
+
+@claim(
+    "lecture.sgd-temperature", family="sgd",
+    statement="'Temperature eps = eta/b' is first-order only: SGD theta - eta (a theta + (sigma/sqrt b) xi) on "
+              "L = a theta^2/2 has the exact stationary variance V(eta, b) = eta sigma^2 / (b a (2 - eta a)), so "
+              "V(2 eta, 2 b) / V(eta, b) = (2 - eta a)/(2 - 2 eta a), not 1.",
+    hypotheses="a = sigma = 1, 4 independent coordinates; (eta, b) = (0.1, 4) and (0.2, 8) (same eta/b); the suite "
+               "supplies the minibatch gradient a theta + (sigma/sqrt b) xi; chains start at 0 and run 300 steps "
+               "(exact k-step variance as the oracle).",
+    source="seed 002 ('temperature eps = eta/b', 'T_eff ∝ eta/b'); CLAIMS-DETAIL §1.13.",
+    seed_wording="The lecture presents the stationary spread of SGD as a function of the temperature eta/b alone; that "
+                 "holds to first order in eta only (here V(0.2, 8)/V(0.1, 4) = 1.0556).",
+)
+def test_sgd_stationary_variance_is_not_a_function_of_eta_over_b(impl: Guard, profile: Any, seed: int, xp: Any,
+                                                                 claim: ClaimRun) -> None:
+    """Exact chi-square variance tests at both (eta, b), standardised by the exact k-step variance."""
+    chains_n = profile.sizes(claim.claim.id)["chains"]
+    curvature, noise, d, steps = 1.0, 1.0, 4, 300
+    settings = ((0.1, 4), (0.2, 8))
+    problem = Quadratic(curvature * np.eye(d))
+    level = stats.split(claim.budget, len(settings))
+    decisions = [stats.agreement(
+        "V(2 eta, 2 b)/V(eta, b) = (2 - eta a)/(2 - 2 eta a) differs from 1 for eta a > 0",
+        sp.simplify(langevin.sgd_temperature_ratio() - 1) != 0, True, test="sympy")]
+    observed, predicted, errors = [], [], []
+    for step, batch in settings:
+        noise_rng = generator(seed, claim.claim.id, step, batch)
+
+        def minibatch_gradient(theta: Any, batch: int = batch, noise_rng: Any = noise_rng) -> Any:
+            draws = asarray(noise_rng.standard_normal(theta.shape), namespace(theta))
+            return problem.grad(theta) + (noise / math.sqrt(batch)) * draws
+
+        runner = Runner(impl, lr=step, context=f"eta a = {step * curvature:g} < 2: SGD is stable")
+        final = to_numpy(chains.iterate(runner.step, minibatch_gradient, asarray(np.zeros((chains_n, d)), xp), steps))
+        values = {"eta": step, "b": batch, "a": curvature, "sigma": noise}
+        exact = numeric.evaluate(langevin.sgd_variance_after(), **values, k=steps)
+        decisions.append(stats.chi2_variance_test(f"Var(theta_k) / exact at eta = {step:g}, b = {batch}",
+                                                  final / math.sqrt(exact), level))
+        observed.append(float(np.mean(final**2)))
+        predicted.append(numeric.evaluate(langevin.sgd_stationary_variance(), **values))
+        errors.append(observed[-1] * math.sqrt(2 / final.size))
+    first_order = noise**2 * settings[0][0] / (2 * curvature * settings[0][1])
+    labels = [f"eta={s:g}, b={b_}" for s, b_ in settings]
+    claim.figure(Figure(
+        title="Stationary variance of SGD at the same eta/b", xlabel="setting (0: eta=0.1, b=4; 1: eta=0.2, b=8)",
+        ylabel="Var(theta)",
+        series=[Series("SGD (95% CI)", [0.0, 1.0], observed, yerr=[1.96 * e for e in errors]),
+                Series("exact V(eta, b)", [0.0, 1.0], predicted, style="line"),
+                Series(f"first order (eps/2) sigma^2/a = {first_order:g}", [0.0, 1.0], [first_order] * 2,
+                       style="dashed")],
+        caption=f"{labels[0]} and {labels[1]} share eta/b but not the variance: ratio "
+                f"{predicted[1] / predicted[0]:.5f} exactly."))
+    claim.verdict(*decisions)

@@ -18,7 +18,7 @@ from functools import cache
 
 import sympy as sp
 
-from theory.symbols import T, a, eta, k, t, x0
+from theory.symbols import T, a, b, eta, k, sigma, t, x0
 
 
 @cache
@@ -27,15 +27,26 @@ def sgld_step_factor() -> sp.Expr:
     return 1 - eta * a
 
 
+def _ar1_stationary_variance(noise_variance: sp.Expr) -> sp.Expr:
+    """Fixed point of v = (1 - eta a)^2 v + noise_variance (the AR(1) of a gradient step on a x^2/2)."""
+    v = sp.Symbol("v")
+    (solution,) = sp.solve(sp.Eq(v, sgld_step_factor() ** 2 * v + noise_variance), v)
+    return sp.factor(sp.simplify(solution))
+
+
+def _ar1_variance_after(noise_variance: sp.Expr) -> sp.Expr:
+    """Variance after k steps from a point: solves v_{k+1} = (1 - eta a)^2 v_k + noise_variance, v_0 = 0."""
+    v = sp.Function("v")
+    return sp.simplify(sp.rsolve(v(k + 1) - sgld_step_factor() ** 2 * v(k) - noise_variance, v(k), {v(0): 0}))
+
+
 @cache
 def sgld_stationary_variance() -> sp.Expr:
     r"""Stationary variance of SGLD on L = a x^2/2, the fixed point of :math:`v = (1-\eta a)^2 v + 2\eta T`.
 
     Equals :math:`T / (a (1 - \eta a / 2))` for :math:`0 < \eta a < 2`; the Gibbs variance T/a as eta -> 0.
     """
-    v = sp.Symbol("v")
-    (solution,) = sp.solve(sp.Eq(v, sgld_step_factor() ** 2 * v + 2 * eta * T), v)
-    return sp.factor(sp.simplify(solution))
+    return _ar1_stationary_variance(2 * eta * T)
 
 
 @cache
@@ -51,8 +62,7 @@ def sgld_variance_after() -> sp.Expr:
 
     Solves :math:`v_{k+1} = (1-\eta a)^2 v_k + 2\eta T`, :math:`v_0 = 0`.
     """
-    v = sp.Function("v")
-    return sp.simplify(sp.rsolve(v(k + 1) - sgld_step_factor() ** 2 * v(k) - 2 * eta * T, v(k), {v(0): 0}))
+    return _ar1_variance_after(2 * eta * T)
 
 
 @cache
@@ -78,3 +88,31 @@ def quadratic_mean_loss_excess() -> sp.Expr:
     direction (Gibbs equipartition, E[L] - L* = d T / 2).
     """
     return sp.simplify(a * sgld_stationary_variance() / 2)
+
+
+@cache
+def sgd_stationary_variance() -> sp.Expr:
+    r"""Stationary variance of SGD on L = a x^2/2 with minibatch gradient noise of variance sigma^2/b:
+
+    .. math:: \theta_{k+1} = \theta_k - \eta\,(a\theta_k + (\sigma/\sqrt b)\,\xi_k),\qquad
+              V(\eta, b) = \frac{\eta\sigma^2}{b\,a\,(2 - \eta a)} = \frac{\eta\sigma^2}{2ab}\,\frac{1}{1 - \eta a/2}.
+
+    To first order in eta this is the Gibbs variance at the lecture's temperature eps = eta/b
+    (T = eps/2 with the gradient-noise scale sigma^2); the exact value is not a function of eta/b alone.
+    Source: seed 002 ("temperature eps = eta/b"); CLAIMS-DETAIL §1.13.
+    """
+    return _ar1_stationary_variance(eta**2 * sigma**2 / b)
+
+
+@cache
+def sgd_variance_after() -> sp.Expr:
+    """Variance of that SGD chain after k steps from a point (v_0 = 0)."""
+    return _ar1_variance_after(eta**2 * sigma**2 / b)
+
+
+@cache
+def sgd_temperature_ratio() -> sp.Expr:
+    r""":math:`V(2\eta, 2b)/V(\eta, b) = (2 - \eta a)/(2 - 2\eta a)`: doubling step and batch together keeps
+    eta/b, and would keep the variance if "temperature = eta/b" were exact; it does not."""
+    v = sgd_stationary_variance()
+    return sp.factor(sp.simplify(v.subs({eta: 2 * eta, b: 2 * b}, simultaneous=True) / v))

@@ -20,6 +20,7 @@ x0 = sp.Symbol("x0", real=True)  #: initial state
 x = sp.Symbol("x", real=True)  #: a scalar state variable
 eps = sp.Symbol("eps", positive=True)  #: the lecture's noise scale: d theta = -grad L dt + sqrt(eps) dW
 p = sp.Symbol("p", positive=True)  #: a moment order
+b = sp.Symbol("b", positive=True, integer=True)  #: minibatch size
 
 
 def coordinates(d: int, name: str = "theta") -> tuple[sp.Symbol, ...]:
