@@ -94,6 +94,27 @@ def gd_double_gradient(theta: np.ndarray, grad: np.ndarray, lr: float) -> np.nda
     return theta - 2.0 * lr * grad
 
 
+def gd_weight_decay(theta: np.ndarray, grad: np.ndarray, lr: float) -> np.ndarray:
+    """Bug: decoupled weight decay 1e-3 hidden in the step (converges to a ridge solution)."""
+    return theta - lr * (grad + 1e-3 * theta)
+
+
+class DiagonalPreconditioning:
+    """Bug: AdaGrad-style diagonal preconditioning presented as GD (converges to another interpolant)."""
+
+    def __init__(self) -> None:
+        self.accumulated: np.ndarray | None = None
+
+    def __call__(self, theta: np.ndarray, grad: np.ndarray, lr: float) -> np.ndarray:
+        if self.accumulated is None or self.accumulated.shape != grad.shape:
+            self.accumulated = np.zeros_like(grad)
+        self.accumulated = self.accumulated + grad**2
+        return theta - lr * grad / (np.sqrt(self.accumulated) + 1e-8) * np.sqrt(np.mean(self.accumulated))
+
+
+gd_diagonal_preconditioning = DiagonalPreconditioning()
+
+
 class StaleGradient:
     """Bug: applies the gradient of the previous call (a one-step delay)."""
 
