@@ -44,6 +44,8 @@ _SIZES: dict[str, tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = {
     "lecture.modified-loss-gd": ({"starts": 4}, {"starts": 8}, {"starts": 16}),
     "lecture.gd-stability": ({"examples": 12}, {"examples": 40}, {"examples": 120}),
     # 4 coordinates per chain: relative SE of a variance sqrt(2 / (4 chains)) = 0.5% at quick vs a 5.6% effect
+    # SE of E[delta_2^2] ~ 0.6% at quick: the Gibbs shape is 10x off, lr x 1.1 moves M by ~10%
+    "lecture.sgd-stationary-shape": ({"chains": 10000}, {"chains": 40000}, {"chains": 160000}),
     "lecture.sgd-temperature": ({"chains": 20000}, {"chains": 80000}, {"chains": 320000}),
     "sde.ito-weak-order": ({"paths": 20000}, {"paths": 100000}, {"paths": 400000}),
     "sde.ito-strong-order": ({"paths": 4000}, {"paths": 20000}, {"paths": 100000}),

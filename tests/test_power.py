@@ -35,6 +35,8 @@ CASES = [
      ["sgld_noise_sqrt_lr_t", "sgld_noise_proportional_to_lr", "sgld_half_speed"], ["sgld_correct_variant"]),
     (SGD, "test_sgd_stationary_variance_is_not_a_function_of_eta_over_b", "sgd",
      ["gd_lr_times_1_1", "gd_hidden_momentum", "gd_stale_gradient"], ["gd_correct_variant"]),
+    (SGD, "test_sgd_stationary_law_is_not_the_gibbs_law", "sgd", ["gd_lr_times_1_1", "gd_hidden_momentum"],
+     ["gd_correct_variant"]),
     (SGD, "test_gd_converges_to_the_minimum_norm_interpolant", "sgd",
      ["gd_weight_decay", "gd_diagonal_preconditioning"], ["gd_correct_variant"]),
     (SGD, "test_gd_follows_the_modified_flow_to_second_order", "sgd",
