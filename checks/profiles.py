@@ -48,6 +48,8 @@ _SIZES: dict[str, tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = {
     "lecture.sgd-stationary-shape": ({"chains": 10000}, {"chains": 40000}, {"chains": 160000}),
     "lecture.sgd-temperature": ({"chains": 20000}, {"chains": 80000}, {"chains": 320000}),
     "sde.ito-weak-order": ({"paths": 20000}, {"paths": 100000}, {"paths": 400000}),
+    # bounded-f CLT: the Stratonovich law (nu = 5, wider) sits 7 SE away at quick; KS adds the shape
+    "lecture.fokker-planck-form": ({"chains": 4000}, {"chains": 16000}, {"chains": 64000}),
     "sde.ito-strong-order": ({"paths": 4000}, {"paths": 20000}, {"paths": 100000}),
 }
 

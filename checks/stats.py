@@ -191,6 +191,12 @@ def identity(what: str, measured: np.ndarray | float, predicted: np.ndarray | fl
                     details={"rtol": rtol, "atol (max)": float(tol.max())})
 
 
+def at_most(what: str, measured: float, bound: float, test: str) -> Decision:
+    """A deterministic inequality ``measured <= bound`` (e.g. a ratio computed exactly, without sampling)."""
+    return Decision(what=what, test=test, level=0.0, passed=bool(measured <= bound), statistic=float(measured),
+                    measured=float(measured), predicted=float(bound))
+
+
 def agreement(what: str, observed: object, predicted: object, test: str) -> Decision:
     """An exact qualitative prediction (a proof holds; converges / diverges) that must come out as stated."""
     return Decision(what=f"{what}: observed {observed}, predicted {predicted}", test=test, level=0.0,

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import sympy as sp
+from scipy import stats as sps
 
 from checks import stats
 from checks.claims import ClaimRun, claim
@@ -20,7 +21,7 @@ from reports.model import Figure, Series
 from solvers import sde
 from solvers._xp import asarray, namespace, to_numpy
 from solvers.rng import brownian_increments, coarsen, generator
-from theory import ito, numeric
+from theory import fokker_planck, ito, numeric, sde_models
 from theory.symbols import a, mu, sigma, t, x, x0
 
 HORIZON = 1.0
@@ -197,3 +198,70 @@ def test_scheme_converges_strongly_with_order_one_half(impl: Guard, profile: Any
             test=f"GLS slope with a first-order correction over h = 2^-{levels[0]}..2^-{levels[-1]}, {squared.n} "
                  "coupled paths, one-sided (order >= 1/2)", alternative="greater"))
     claim.verdict(*decisions)
+
+
+@claim(
+    "lecture.fokker-planck-form", family="sde",
+    statement="For the Itô SDE dx = -g dt + sqrt(2D) dW the density solves d_t p = div[g p + div(D p)]; the seed's "
+              "div[g p + D grad p] holds for constant D only. For the multiplicative SDE d delta = -h delta dt + "
+              "sqrt(gamma (2 h^2 delta^2 + s^2 h)) dW the stationary law (zero Itô flux) is exactly a scaled "
+              "Student-t with nu = 1 + 1/(gamma h) (the seed's form would give nu - 2), and an Itô integrator "
+              "reaches it.",
+    hypotheses="h = s = 1, gamma = 0.2: nu = 6, scale 1/sqrt(12); the implementation steps from delta_0 = 0 to "
+               "T = 10 (relaxation e^(-hT)) with dt = 1e-3 on increments supplied by the suite; one-sample KS "
+               "against the exact Student-t CDF.",
+    source="seed 002 ('Reminder (Feynman–Kac): dx = -g dt + sqrt(2D) dW => d_t p = div[g p + D grad p]'); seed 001 "
+           "(population least-squares SDE); CLAIMS-DETAIL §1.8, §4.7, §9.4.",
+    seed_wording="'Reminder (Feynman–Kac): dx = -g dt + sqrt(2D) dW => d_t p = div[g p + D grad p]'. The equation is "
+                 "the Fokker–Planck (forward Kolmogorov) equation, and this form is right only for constant D; "
+                 "for state-dependent D it is div[g p + div(D p)].",
+)
+def test_multiplicative_sde_reaches_the_ito_fokker_planck_law(impl: Guard, profile: Any, seed: int, xp: Any,
+                                                               claim: ClaimRun) -> None:
+    """Symbolic zero flux of the Student-t law (and non-zero seed-form flux); KS of the simulated law."""
+    chains_n = profile.sizes(claim.claim.id)["chains"]
+    values = {sde_models.h: 1, sde_models.s: 1, sde_models.gamma: sp.Rational(1, 5)}
+    drift, diffusion_squared = sde_models.population_least_squares_1d()
+    density = fokker_planck.invariant_density_1d(drift, diffusion_squared, x)
+    nu, scale = (float(v.subs(values)) for v in fokker_planck.student_t_parameters(density, x))
+    seed_density = fokker_planck.seed_form_invariant_density_1d(drift, diffusion_squared, x)
+    seed_nu, seed_scale = (float(v.subs(values)) for v in fokker_planck.student_t_parameters(seed_density, x))
+    horizon, dt, block = 10.0, 1e-3, 1000
+    level = stats.split(claim.budget, 2)
+    fields = scalar_fields(drift, sp.sqrt(diffusion_squared), values)
+    runner = Runner(impl, context="the SDE has a stationary law with finite variance (nu = 6 > 2)")
+    state = asarray(np.zeros((chains_n, 1)), xp)
+    steps = int(round(horizon / dt))
+    for first in range(0, steps, block):
+        dW = asarray(brownian_increments(generator(seed, claim.claim.id, first), steps=block, chains=chains_n, m=1,
+                                         dt=dt), xp)
+        state = sde.integrate(runner.sde_step, state, *fields, dW, dt, t0=first * dt)
+    final = to_numpy(state)[:, 0]
+    law = sps.t(df=nu, scale=scale)
+    observable = x**2 / (x**2 + sp.Float(scale) ** 2)
+    expected = fokker_planck.expectation_1d(density.subs(values), x, observable, breakpoints=(-scale, 0.0, scale))
+    bounded = final**2 / (final**2 + scale**2)
+    edges = np.linspace(-1.5, 1.5, 61)
+    hist, _ = np.histogram(final, bins=edges, density=True)
+    grid = np.linspace(-1.5, 1.5, 300)
+    claim.figure(Figure(
+        title="Stationary law of the 1-D least-squares SDE", xlabel="delta", ylabel="density", yscale="log",
+        series=[Series("implementation at T = 10", edges.tolist(), hist.tolist(), style="hist"),
+                Series(f"Itô: Student-t, nu = {nu:g}", grid.tolist(), law.pdf(grid).tolist(), style="line"),
+                Series(f"seed's form: nu = {seed_nu:g}", grid.tolist(),
+                       sps.t(df=seed_nu, scale=seed_scale).pdf(grid).tolist(), style="dashed")],
+        caption="Zero Itô flux gives the Student-t law; the seed's D grad p form drops p grad D."))
+    claim.verdict(
+        stats.agreement("Itô flux b p - (1/2) d(sigma^2 p)/dx of the derived density",
+                        fokker_planck.ito_flux_1d(drift, diffusion_squared, density, x), 0, test="sympy"),
+        stats.agreement("the seed's flux b p - (sigma^2/2) dp/dx vanishes for the Itô density",
+                        sp.simplify(fokker_planck.seed_form_flux_1d(drift, diffusion_squared, density, x)) == 0,
+                        False, test="sympy: the seed's form is wrong for state-dependent D"),
+        stats.agreement("the seed's form predicts nu", seed_nu, 4.0, test="sympy: zero flux of the seed's form"),
+        stats.agreement("degrees of freedom nu = 1 + 1/(gamma h) at gamma = 0.2, h = 1", nu, 6.0,
+                        test="sympy: match to (1 + x^2/(nu c^2))^(-(nu+1)/2)"),
+        stats.ks_test(f"law of delta_T vs Student-t(nu = {nu:g}, scale {scale:.4g})", final, law.cdf, level),
+        stats.z_test(f"E[f(delta_T)], f = delta^2/(delta^2 + c^2), c = {scale:.4g}", bounded.mean(),
+                     bounded.std(ddof=1) / math.sqrt(chains_n), expected, level,
+                     test=f"CLT interval over {chains_n} chains for a bounded f (mpmath quadrature of the exact law)"),
+    )

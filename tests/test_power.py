@@ -43,6 +43,8 @@ CASES = [
      ["gd_hidden_momentum", "gd_lr_times_1_1", "gd_stale_gradient"], ["gd_correct_variant"]),
     (SGD, "test_gd_converges_iff_eta_lambda_max_below_two", "sgd",
      ["gd_hidden_momentum", "gd_double_gradient", "gd_lr_times_1_1"], ["gd_correct_variant"]),
+    (SDE, "test_multiplicative_sde_reaches_the_ito_fokker_planck_law", "sde",
+     ["stochastic_heun", "increments_rescaled", "endpoint_diffusion"], ["em_correct_variant"]),
     (SDE, "test_scheme_converges_weakly_to_the_ito_solution", "sde",
      ["stochastic_heun", "endpoint_diffusion", "increments_rescaled"], ["em_correct_variant"]),
     (SDE, "test_scheme_converges_strongly_with_order_one_half", "sde",

@@ -56,18 +56,56 @@ def lecture_convention_agrees() -> bool:
 
 def gibbs_expectation(loss: sp.Expr, var: sp.Symbol, observable: sp.Expr, temperature: float,
                       breakpoints: Sequence[float] = (-1.0, 0.0, 1.0), dps: int = 30) -> float:
-    r"""Gibbs expectation :math:`\int f e^{-L/T} dx / \int e^{-L/T} dx` on the real line, by mpmath quadrature.
+    r"""Gibbs expectation :math:`\int f e^{-L/T} dx / \int e^{-L/T} dx` on the real line, by mpmath quadrature."""
+    return expectation_1d(gibbs_density(loss, sp.Float(temperature, dps)), var, observable, breakpoints, dps)
 
-    ``breakpoints`` split the line at the wells so that tanh-sinh quadrature resolves each one.
-    """
-    loss_f, obs_f = mpmath_callable(loss, var), mpmath_callable(observable, var)
+
+def expectation_1d(density: sp.Expr, var: sp.Symbol, observable: sp.Expr,
+                   breakpoints: Sequence[float] = (-1.0, 0.0, 1.0), dps: int = 30) -> float:
+    r""":math:`\int f p\,dx / \int p\,dx` over the real line for an unnormalised density p (mpmath quadrature;
+    ``breakpoints`` split the line where p has its mass, so that tanh-sinh quadrature resolves it)."""
+    density_f, obs_f = mpmath_callable(density, var), mpmath_callable(observable, var)
     with mpmath.workdps(dps):
-        beta = 1 / mpmath.mpf(temperature)
         nodes = [-mpmath.inf, *map(mpmath.mpf, breakpoints), mpmath.inf]
+        norm = mpmath.quad(density_f, nodes)
+        return float(mpmath.quad(lambda z: obs_f(z) * density_f(z), nodes) / norm)
 
-        def weight(z: mpmath.mpf) -> mpmath.mpf:
-            return mpmath.exp(-beta * loss_f(z))
 
-        z_norm = mpmath.quad(weight, nodes)
-        moment = mpmath.quad(lambda z: obs_f(z) * weight(z), nodes)
-        return float(moment / z_norm)
+def invariant_density_1d(drift: sp.Expr, diffusion_squared: sp.Expr, var: sp.Symbol) -> sp.Expr:
+    r"""Unnormalised invariant density of the scalar Itô SDE :math:`dX = b\,dt + \sigma\,dW`:
+
+    .. math:: p(x) \propto \sigma(x)^{-2} \exp\Big(\int^x \frac{2 b}{\sigma^2}\Big),
+
+    the zero-flux solution of :math:`0 = -\partial_x(b p) + \tfrac12\partial_x^2(\sigma^2 p)` (CLAIMS-DETAIL §9.4).
+    """
+    return sp.simplify(sp.exp(sp.integrate(2 * drift / diffusion_squared, var)) / diffusion_squared)
+
+
+def ito_flux_1d(drift: sp.Expr, diffusion_squared: sp.Expr, density: sp.Expr, var: sp.Symbol) -> sp.Expr:
+    r"""Probability flux of the Itô Fokker–Planck equation, :math:`J = b p - \tfrac12 \partial_x(\sigma^2 p)`:
+    with :math:`g = -b` and :math:`D = \sigma^2/2` this is the lecture's :math:`-[g p + \nabla\cdot(D p)]`."""
+    return sp.simplify(drift * density - sp.diff(diffusion_squared * density, var) / 2)
+
+
+def seed_form_flux_1d(drift: sp.Expr, diffusion_squared: sp.Expr, density: sp.Expr, var: sp.Symbol) -> sp.Expr:
+    r"""The seed's flux :math:`-[g p + D \nabla p]`: right for constant D only (it drops :math:`p\,\nabla D`)."""
+    return sp.simplify(drift * density - diffusion_squared / 2 * sp.diff(density, var))
+
+
+def seed_form_invariant_density_1d(drift: sp.Expr, diffusion_squared: sp.Expr, var: sp.Symbol) -> sp.Expr:
+    r"""Zero flux of the seed's form, :math:`b p - (\sigma^2/2) p' = 0`: :math:`p \propto \exp(\int 2b/\sigma^2)`,
+    the Itô density times :math:`\sigma^2` (wrong unless sigma is constant)."""
+    return sp.simplify(sp.exp(sp.integrate(2 * drift / diffusion_squared, var)))
+
+
+def student_t_parameters(density: sp.Expr, var: sp.Symbol) -> tuple[sp.Expr, sp.Expr]:
+    r"""(nu, scale) of a density of the form :math:`C (\alpha x^2 + \beta)^{-\kappa}`, i.e. a scaled Student-t:
+    :math:`\nu = 2\kappa - 1`, scale :math:`c = \sqrt{\beta/(\alpha\nu)}`, so that it is
+    :math:`\propto (1 + x^2/(\nu c^2))^{-(\nu+1)/2}`."""
+    (term,) = [f for f in sp.Mul.make_args(density) if isinstance(f, sp.Pow) and f.base.has(var)]
+    base = sp.expand(term.base)
+    alpha, beta = base.coeff(var, 2), base.subs(var, 0)
+    if sp.simplify(base - alpha * var**2 - beta) != 0:
+        raise ValueError(f"{density} is not of the form C (alpha x^2 + beta)^-kappa")
+    nu = sp.simplify(-2 * term.exp - 1)
+    return nu, sp.sqrt(beta / (alpha * nu))

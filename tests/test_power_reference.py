@@ -1,0 +1,45 @@
+"""Power of the checks of family ``reference`` (claims about the theory): each must fail when the theory it
+relies on is replaced by a wrong derivation (monkeypatched into the modules the in-process run shares)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import sympy as sp
+
+import checks.test_implicit_regularisation  # noqa: F401  (shared with the in-process runs)
+from tests.power import nodeid, run_check
+from theory import ridge
+from theory.symbols import t
+
+GF_VS_RIDGE = nodeid("test_implicit_regularisation.py",
+                     "test_gradient_flow_is_ridge_only_to_first_order_and_within_1_69_in_risk")
+
+
+@pytest.fixture
+def fresh_ridge_caches() -> Iterator[None]:
+    """The derivations are cached: clear them around a run with a mutated theory."""
+    cached = (ridge.gradient_flow_filter, ridge.ridge_filter, ridge.first_order_calibration)
+    for fn in cached:
+        fn.cache_clear()
+    yield
+    for fn in cached:
+        fn.cache_clear()
+
+
+def test_gf_vs_ridge_passes_on_the_derived_theory(pytester: pytest.Pytester, fresh_ridge_caches: None) -> None:
+    assert run_check(pytester, GF_VS_RIDGE)["outcome"] == "passed"
+
+
+def test_gf_vs_ridge_catches_a_gradient_flow_with_the_wrong_gradient_factor(
+        pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, fresh_ridge_caches: None) -> None:
+    """Mutant: GF run with grad = 2 X'(X beta - y)/n for the loss (1/2n)||y - X beta||^2 (filter 1 - e^(-2 s t))."""
+    original = ridge.gradient_flow_filter.__wrapped__
+
+    def wrong(normalisation: str) -> sp.Expr:
+        return original(normalisation).subs(t, 2 * t)
+
+    monkeypatch.setattr(ridge, "gradient_flow_filter", wrong)
+    result = run_check(pytester, GF_VS_RIDGE)
+    assert result["outcome"] == "failed" and "calibration" in result["message"]
