@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import importlib
 import re
 from pathlib import Path
 
-import checks.test_sde_schemes  # noqa: F401  (registers its claims)
-import checks.test_sgd  # noqa: F401
-import checks.test_sgld  # noqa: F401
 from checks.claims import REGISTRY
 
 ROOT = Path(__file__).resolve().parents[1]
+for module in sorted((ROOT / "checks").glob("test_*.py")):  # importing a check module registers its claims
+    importlib.import_module(f"checks.{module.stem}")
 
 
 def test_every_registered_claim_has_a_readme_row_marked_checked() -> None:
