@@ -50,7 +50,16 @@ _SIZES: dict[str, tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = {
     "sde.ito-weak-order": ({"paths": 20000}, {"paths": 100000}, {"paths": 400000}),
     # bounded-f CLT: the Stratonovich law (nu = 5, wider) sits 7 SE away at quick; KS adds the shape
     "lecture.fokker-planck-form": ({"chains": 4000}, {"chains": 16000}, {"chains": 64000}),
+    # minibatch draws per (b, sampling); SE of a covariance entry ~ 1% of Sigma at quick
+    "lecture.minibatch-noise-covariance": ({"draws": 20000}, {"draws": 80000}, {"draws": 320000}),
+    # chains whose mean is compared with GD: SE ~ 0.002 per coordinate at quick, lr x 1.1 moves the mean ~0.05
+    "lecture.sgf-mean-is-gf": ({"chains": 4000}, {"chains": 16000}, {"chains": 64000}),
     "sde.ito-strong-order": ({"paths": 4000}, {"paths": 20000}, {"paths": 100000}),
+    # networks per width (each gives n i.i.d. neurons): KS on >= 64 draws, GLS on log RMS over 5 widths
+    "lecture.ntk-jacobian-scale": ({"networks": 4}, {"networks": 16}, {"networks": 64}),
+    # networks per width: mean SE ~ 0.57/sqrt(n networks); slope SE ~ 0.02 at quick (300 networks)
+    "lecture.ntk-limit": ({"networks": 300}, {"networks": 1200}, {"networks": 4000}),
+    "lecture.ntk-hessian-scale": ({"networks": 4}, {"networks": 16}, {"networks": 48}),
 }
 
 _BUDGETS_S = {"quick": 120.0, "standard": 600.0, "thorough": 1800.0}

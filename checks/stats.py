@@ -100,6 +100,17 @@ def chi2_variance_test(what: str, z: np.ndarray, level: float,
                     interval=(float(lo), float(hi)), details={"columns": m, "signatures": signatures or {}})
 
 
+def hotelling_test(what: str, sample: np.ndarray, expected: np.ndarray, level: float, test: str) -> Decision:
+    r"""Hotelling's T^2 test of a vector mean: :math:`T^2 = n(\bar x - \mu)^\top S^{-1}(\bar x - \mu)`,
+    :math:`T^2 (n - d)/(d (n - 1)) \sim F(d, n - d)` exactly for Gaussian rows (and asymptotically otherwise)."""
+    n, d = sample.shape
+    diff = sample.mean(axis=0) - expected
+    t2 = float(n * diff @ np.linalg.solve(np.cov(sample.T).reshape(d, d), diff))
+    p = float(sps.f.sf(t2 * (n - d) / (d * (n - 1)), d, n - d))
+    return Decision(what=what, test=test, level=level, passed=bool(p >= level), statistic=t2, p_value=p,
+                    measured=float(np.linalg.norm(diff)), predicted=0.0, details={"d": d, "n": n})
+
+
 def ks_test(what: str, sample: np.ndarray, cdf: Callable[[np.ndarray], np.ndarray], level: float) -> Decision:
     """One-sample Kolmogorov–Smirnov test of ``sample`` against the exact ``cdf``."""
     result = sps.kstest(np.ravel(sample), cdf)

@@ -20,11 +20,12 @@ from checks.claims import ClaimRun, claim
 from checks.hypothesis_settings import derandomised
 from checks.impl import Guard, Runner
 from reports.model import Figure, Series
-from solvers import chains
+from solvers import chains, minibatch
 from solvers._xp import asarray, namespace, to_numpy
 from solvers.problems import Quadratic, random_spd
 from solvers.rng import generator
 from theory import implicit_bias, langevin, losses, modified_loss, numeric, sgd_moments
+from theory import minibatch as minibatch_theory
 from theory.symbols import a, eta
 
 
@@ -375,3 +376,51 @@ def test_sgd_stationary_law_is_not_the_gibbs_law(impl: Guard, profile: Any, seed
                         sgd_moments.closed_form_fourth_moment_agrees(), True, test="sympy, generic diagonal H"),
         stats.z_test(f"E[delta delta'] entries (11, 12, 22) after {steps} steps", estimate, se, exact, claim.budget,
                      test=f"CLT intervals per entry over {chains_n} independent chains (Bonferroni over 3)"))
+
+
+@claim(
+    "lecture.sgf-mean-is-gf", family="sgd",
+    statement="For least squares (affine gradient) and unbiased minibatches, the mean of SGD is GD: E theta_k^SGD = "
+              "theta_k^GD exactly at every k (same step), and likewise E theta_SGF(t) = theta_GF(t) for the stochastic "
+              "gradient flow; false for non-affine gradients.",
+    hypotheses="X in R^(40 x 5) Gaussian, y = X theta* + N(0, 0.25), L = ||X theta - y||^2/(2n); minibatches of b = 4 "
+               "without replacement, sampled by the suite; eta = 0.05, k = 20 steps from theta_0 = 0 (mid-way to the "
+               "minimum, so the step size matters).",
+    source="seed 002 ('E[theta_SGF(t)] = theta_GF(t)'); Ali, Dobriban & Tibshirani 2020; CLAIMS-DETAIL §1.7.",
+)
+def test_mean_of_sgd_is_gd_on_least_squares(impl: Guard, profile: Any, seed: int, xp: Any, claim: ClaimRun) -> None:
+    """Hotelling T^2 of the chains' mean against the exact GD iterate (an exact affine recursion)."""
+    chains_n = profile.sizes(claim.claim.id)["chains"]
+    rng = generator(seed, claim.claim.id, "data")
+    n, d, batch, step, steps = 40, 5, 4, 0.05, 20
+    features = rng.standard_normal((n, d))
+    targets = features @ rng.standard_normal(d) + 0.5 * rng.standard_normal(n)
+    hessian, offset = features.T @ features / n, features.T @ targets / n
+    gd = np.zeros(d)
+    path = [gd]
+    for _ in range(steps):
+        gd = gd - step * (hessian @ gd - offset)
+        path.append(gd)
+    index_rng = generator(seed, claim.claim.id, "minibatches")
+    x_xp, y_xp = asarray(features, xp), asarray(targets, xp)
+
+    def minibatch_gradient(theta: Any) -> Any:
+        indices = minibatch.sample_indices(index_rng, chains_n, n, batch, replacement=False)
+        return minibatch.least_squares_minibatch_gradient(theta, x_xp, y_xp, indices)
+
+    means: list[np.ndarray] = []
+    runner = Runner(impl, lr=step, context="eta lambda_max(H) < 0.15: SGD is stable")
+    final = to_numpy(chains.iterate(runner.step, minibatch_gradient, asarray(np.zeros((chains_n, d)), xp), steps,
+                                    lambda k, theta: means.append(to_numpy(theta).mean(axis=0))))
+    distance = [float(np.linalg.norm(m - g)) for m, g in zip(means, path, strict=True)]
+    spread = [float(np.linalg.norm(g - path[-1])) for g in path]
+    claim.figure(Figure(
+        title="Mean of SGD against GD on least squares", xlabel="k", ylabel="norm",
+        series=[Series("|mean of SGD chains - GD iterate|", list(range(steps + 1)), distance, style="line"),
+                Series("|GD iterate - GD iterate at k = 20| (scale)", list(range(steps + 1)), spread, style="dashed")],
+        caption="Affine gradients commute with the expectation over minibatches: the mean follows GD exactly."))
+    claim.verdict(
+        stats.agreement("E g_hat = grad L by enumeration of the minibatches (N = 6, b = 2, without replacement)",
+                        minibatch_theory.enumerated_moments(6, 2, False)[0], 0, test="sympy, every minibatch"),
+        stats.hotelling_test(f"mean of theta_{steps} over the chains vs theta_{steps}^GD", final, path[-1],
+                             claim.budget, test=f"Hotelling T^2 (F law) over {chains_n} chains, d = {d}"))

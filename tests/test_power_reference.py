@@ -9,6 +9,8 @@ import pytest
 import sympy as sp
 
 import checks.test_implicit_regularisation  # noqa: F401  (shared with the in-process runs)
+import checks.test_minibatch_noise  # noqa: F401
+from solvers import minibatch
 from tests.power import nodeid, run_check
 from theory import ridge
 from theory.symbols import t
@@ -43,3 +45,34 @@ def test_gf_vs_ridge_catches_a_gradient_flow_with_the_wrong_gradient_factor(
     monkeypatch.setattr(ridge, "gradient_flow_filter", wrong)
     result = run_check(pytester, GF_VS_RIDGE)
     assert result["outcome"] == "failed" and "calibration" in result["message"]
+
+
+MINIBATCH = nodeid("test_minibatch_noise.py", "test_minibatch_gradient_has_the_finite_population_covariance")
+
+
+def test_minibatch_check_passes_on_the_reference_sampler(pytester: pytest.Pytester) -> None:
+    assert run_check(pytester, MINIBATCH)["outcome"] == "passed"
+
+
+def test_minibatch_check_catches_a_sampler_that_always_draws_with_replacement(
+        pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Mutant: 'without replacement' silently sampled with replacement (covariance Sigma/b reported)."""
+    original = minibatch.sample_indices
+    monkeypatch.setattr(minibatch, "sample_indices",
+                        lambda rng, chains, population, batch, replacement: original(rng, chains, population, batch,
+                                                                                     True))
+    result = run_check(pytester, MINIBATCH)
+    assert result["outcome"] == "failed" and "without replacement" in result["message"]
+
+
+def test_minibatch_check_catches_a_gradient_normalised_by_sqrt_b(
+        pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Mutant: the minibatch sum divided by sqrt(b) instead of b (std/variance confusion)."""
+    original = minibatch.least_squares_minibatch_gradient
+
+    def wrong(theta, features, targets, indices):  # type: ignore[no-untyped-def]
+        batch = indices.shape[1]
+        return original(theta, features, targets, indices) * batch / batch**0.5
+
+    monkeypatch.setattr(minibatch, "least_squares_minibatch_gradient", wrong)
+    assert run_check(pytester, MINIBATCH)["outcome"] == "failed"

@@ -65,3 +65,12 @@ def test_seed_form_gives_nu_minus_two_and_expectation_matches_scipy() -> None:
     assert abs(got - law.var()) < 1e-12
     with mpmath.workdps(15):
         assert abs(got - 0.125) < 1e-12
+
+
+def test_enumerated_minibatch_factors_match_the_formula() -> None:
+    from theory import minibatch
+
+    for population, batch in ((5, 1), (5, 2), (6, 3), (7, 4)):
+        for replacement in (True, False):
+            bias, factor = minibatch.enumerated_moments(population, batch, replacement)
+            assert bias == 0 and factor == minibatch.covariance_factor(population, batch, replacement)
