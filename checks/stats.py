@@ -208,6 +208,12 @@ def at_most(what: str, measured: float, bound: float, test: str) -> Decision:
                     measured=float(measured), predicted=float(bound))
 
 
+def at_least(what: str, measured: float, bound: float, test: str) -> Decision:
+    """A deterministic inequality ``measured >= bound``."""
+    return Decision(what=what, test=test, level=0.0, passed=bool(measured >= bound), statistic=float(measured),
+                    measured=float(measured), predicted=float(bound))
+
+
 def agreement(what: str, observed: object, predicted: object, test: str) -> Decision:
     """An exact qualitative prediction (a proof holds; converges / diverges) that must come out as stated."""
     return Decision(what=f"{what}: observed {observed}, predicted {predicted}", test=test, level=0.0,

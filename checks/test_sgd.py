@@ -24,7 +24,7 @@ from solvers import chains, minibatch
 from solvers._xp import asarray, namespace, to_numpy
 from solvers.problems import Quadratic, random_spd
 from solvers.rng import generator
-from theory import implicit_bias, langevin, losses, modified_loss, numeric, sgd_moments
+from theory import implicit_bias, langevin, losses, modified_loss, numeric, sgd_moments, stability
 from theory import minibatch as minibatch_theory
 from theory.symbols import a, eta
 
@@ -424,3 +424,56 @@ def test_mean_of_sgd_is_gd_on_least_squares(impl: Guard, profile: Any, seed: int
                         minibatch_theory.enumerated_moments(6, 2, False)[0], 0, test="sympy, every minibatch"),
         stats.hotelling_test(f"mean of theta_{steps} over the chains vs theta_{steps}^GD", final, path[-1],
                              claim.budget, test=f"Hotelling T^2 (F law) over {chains_n} chains, d = {d}"))
+
+
+@claim(
+    "lecture.edge-of-stability", family="sgd",
+    statement="Provable part: a minimum that GD with step eta converges to from a set of starts of positive measure "
+              "has eta lambda_max(Hessian) <= 2 (sharper minima are linearly unstable), even where gradient flow "
+              "from the same start ends sharper. (Empirical part, progressive sharpening of nets to just above 2/eta, is "
+              "not checked here.)",
+    hypotheses="L(u, v) = (uv - 1)^2/2 (minima uv = 1, sharpness u^2 + v^2); 256 random starts u_0 ~ U(1, 6), "
+               "v_0 ~ U(0.05, 0.5) for each eta in {0.1, 0.2, 0.3}; 3000 steps; converged: |uv - 1| < 1e-10.",
+    source="seed 002 ('in deep learning lambda_max(H) ≈ 2/eta, exactly at the stability boundary'); Cohen et al. 2021; "
+           "Lewkowycz et al. 2020 (catapult); CLAIMS-DETAIL §1.15.",
+    seed_wording="The lecture says the sharpness sits 'exactly at the stability boundary' and credits the catapult "
+                 "mechanism to Cohen et al.; Cohen et al. report it 'hovers just above 2/eta', and the catapult is "
+                 "Lewkowycz et al. 2020.",
+)
+def test_gd_only_converges_to_minima_with_eta_sharpness_at_most_two(impl: Guard, seed: int, xp: Any,
+                                                                   claim: ClaimRun) -> None:
+    """Over converged runs, max eta (u^2 + v^2) <= 2 (+1e-6), with a non-vacuous share of converged runs."""
+    loss = stability.two_factor_loss()
+    grad = numeric.gradient(loss, (stability.u, stability.v))
+    rng = generator(seed, claim.claim.id)
+    starts_n, steps = 256, 3000
+    worst, converged_share, scatter = 0.0, 1.0, ([], [])
+    for step in (0.1, 0.2, 0.3):
+        start = np.column_stack([rng.uniform(1, 6, starts_n), rng.uniform(0.05, 0.5, starts_n)])
+        runner = Runner(impl, lr=step, finite=False, context="")
+        with np.errstate(all="ignore"):
+            final = to_numpy(chains.iterate(runner.step, lambda th, g=grad: g(xp, th), asarray(start, xp), steps))
+        converged = np.abs(final[:, 0] * final[:, 1] - 1) < 1e-10
+        sharpness = step * np.sum(final**2, axis=1)
+        worst = max(worst, float(np.max(sharpness[converged], initial=0.0)))
+        converged_share = min(converged_share, float(converged.mean()))
+        conserved = start[:, 0] ** 2 - start[:, 1] ** 2  # gradient flow keeps u^2 - v^2: its limit on uv = 1
+        flow_limit = step * np.sqrt(conserved**2 + 4)
+        scatter[0].extend(flow_limit[converged].tolist())
+        scatter[1].extend(sharpness[converged].tolist())
+    top = max(scatter[0], default=2.0)
+    claim.figure(Figure(
+        title="Where GD ends on uv = 1, against where gradient flow ends", xlabel="eta * sharpness of the GF limit",
+        ylabel="eta * sharpness of the GD limit",
+        series=[Series("converged GD runs", scatter[0], scatter[1]),
+                Series("eta lambda_max = 2", [0.0, top], [2.0, 2.0], style="dashed")],
+        caption="Gradient flow may end beyond 2/eta; GD never converges there."))
+    claim.verdict(
+        stats.agreement("sharpness on the minima uv = 1", stability.sharpness_on_minima(),
+                        (stability.u**4 + 1) / stability.u**2, test="sympy: Hessian eigenvalues (0, u^2 + v^2)"),
+        stats.agreement("GD's linear stability threshold", stability.stability_threshold(),
+                        2 / sp.Symbol("eta", positive=True), test="sympy: |1 - eta lambda| <= 1"),
+        stats.at_least("smallest share of converged runs over the step sizes", converged_share, 0.25,
+                       test="non-vacuity: the bound must be tested on many runs"),
+        stats.at_most("max eta lambda_max over converged runs", worst, 2.0 + 1e-6,
+                      test="exact sharpness u^2 + v^2 at the end point, 768 runs"))

@@ -216,3 +216,8 @@ def sleeps(theta: np.ndarray, grad: np.ndarray, lr: float) -> np.ndarray:
 
 
 not_callable = 42
+
+
+def gd_half_step(theta: np.ndarray, grad: np.ndarray, lr: float) -> np.ndarray:
+    """Bug: applies lr/2 internally (a sampler's eps/2 convention leaking into GD): stable up to sharpness 4/lr."""
+    return theta - 0.5 * lr * grad

@@ -37,6 +37,8 @@ CASES = [
      ["gd_lr_times_1_1", "gd_hidden_momentum", "gd_stale_gradient"], ["gd_correct_variant"]),
     (SGD, "test_sgd_stationary_law_is_not_the_gibbs_law", "sgd", ["gd_lr_times_1_1", "gd_hidden_momentum"],
      ["gd_correct_variant"]),
+    (SGD, "test_gd_only_converges_to_minima_with_eta_sharpness_at_most_two", "sgd",
+     ["gd_half_step", "gd_hidden_momentum"], ["gd_correct_variant"]),
     (SGD, "test_mean_of_sgd_is_gd_on_least_squares", "sgd", ["gd_lr_times_1_1", "gd_hidden_momentum"],
      ["gd_correct_variant"]),
     (SGD, "test_gd_converges_to_the_minimum_norm_interpolant", "sgd",
