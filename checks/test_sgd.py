@@ -430,8 +430,8 @@ def test_mean_of_sgd_is_gd_on_least_squares(impl: Guard, profile: Any, seed: int
     "lecture.edge-of-stability", family="sgd",
     statement="Provable part: a minimum that GD with step eta converges to from a set of starts of positive measure "
               "has eta lambda_max(Hessian) <= 2 (sharper minima are linearly unstable), even where gradient flow "
-              "from the same start ends sharper. (Empirical part, progressive sharpening of nets to just above 2/eta, is "
-              "not checked here.)",
+              "from the same start ends sharper. (Empirical part, progressive sharpening of nets to just above "
+              "2/eta, is not checked here.)",
     hypotheses="L(u, v) = (uv - 1)^2/2 (minima uv = 1, sharpness u^2 + v^2); 256 random starts u_0 ~ U(1, 6), "
                "v_0 ~ U(0.05, 0.5) for each eta in {0.1, 0.2, 0.3}; 3000 steps; converged: |uv - 1| < 1e-10.",
     source="seed 002 ('in deep learning lambda_max(H) ≈ 2/eta, exactly at the stability boundary'); Cohen et al. 2021; "
