@@ -10,9 +10,10 @@ import sympy as sp
 
 import checks.test_implicit_regularisation  # noqa: F401  (shared with the in-process runs)
 import checks.test_minibatch_noise  # noqa: F401
+import checks.test_sde_models  # noqa: F401
 from solvers import minibatch
 from tests.power import nodeid, run_check
-from theory import ridge
+from theory import modified_loss, ridge
 from theory.symbols import t
 
 GF_VS_RIDGE = nodeid("test_implicit_regularisation.py",
@@ -76,3 +77,23 @@ def test_minibatch_check_catches_a_gradient_normalised_by_sqrt_b(
 
     monkeypatch.setattr(minibatch, "least_squares_minibatch_gradient", wrong)
     assert run_check(pytester, MINIBATCH)["outcome"] == "failed"
+
+
+SME = nodeid("test_sde_models.py", "test_stochastic_modified_equations_have_weak_orders_one_and_two")
+
+
+def test_sme_check_passes_on_the_derived_theory(pytester: pytest.Pytester) -> None:
+    assert run_check(pytester, SME)["outcome"] == "passed"
+
+
+def test_sme_check_catches_a_modified_loss_with_coefficient_eta_over_two(
+        pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Mutant: second-order SME drift from L + (eta/2)|grad L|^2 (its weak order drops to 1)."""
+    original = modified_loss.derived_modified_loss
+
+    def doubled(loss: sp.Expr, coords: tuple[sp.Symbol, ...]) -> sp.Expr:
+        return 2 * original(loss, coords) - loss
+
+    monkeypatch.setattr(modified_loss, "derived_modified_loss", doubled)
+    result = run_check(pytester, SME)
+    assert result["outcome"] == "failed" and "second-order SME" in result["message"]

@@ -1,0 +1,79 @@
+"""Claims about SDE models of SGD that are statements of the theory alone (family ``reference``): how well the
+stochastic modified equations approximate SGD, computed exactly (no Monte Carlo)."""
+
+from __future__ import annotations
+
+import numpy as np
+import sympy as sp
+
+from checks import stats
+from checks.claims import ClaimRun, claim
+from reports.model import Figure, Series
+from theory import ito, langevin, modified_loss, numeric
+from theory.symbols import a, eta, sigma, t, x0
+
+ETAS = 0.1 * 2.0 ** -np.arange(6)
+
+
+def sme_second_moment(order: int) -> sp.Expr:
+    r"""E X_T^2 of the stochastic modified equation of SGD on L = a x^2/2 with additive gradient noise sigma:
+    :math:`dX = -\nabla\tilde L\,dt + \sqrt\eta\,\sigma\,dW`, with :math:`\tilde L = L` (order 1) or the backward-error
+    modified loss :math:`L + (\eta/4)|\nabla L|^2` (order 2, derived by :mod:`theory.modified_loss`)."""
+    q = sp.Symbol("q", real=True)
+    loss = a * q**2 / 2
+    if order == 2:
+        loss = modified_loss.derived_modified_loss(loss, (q,))
+    curvature = sp.diff(loss, q, 2)
+    _, second = ito.ou_moments_additive()
+    return second.subs({a: curvature, sigma: sp.sqrt(eta) * sigma}, simultaneous=True)
+
+
+def sgd_second_moment() -> sp.Expr:
+    """E theta_k^2 of SGD theta - eta (a theta + sigma xi) after k = t/eta steps from x0 (exact mean and variance)."""
+    k = sp.Symbol("k", integer=True, nonnegative=True)
+    mean = langevin.sgld_mean_after()
+    variance = langevin.sgd_variance_after().subs(sp.Symbol("b", positive=True, integer=True), 1)
+    return (mean**2 + variance).subs(k, t / eta)
+
+
+@claim(
+    "sde.sme-weak-order", family="reference",
+    statement="SGD is approximated weakly to O(eta) on [0, T] by the first-order stochastic modified equation "
+              "dX = -grad f dt + sqrt(eta) Sigma^(1/2) dW and to O(eta^2) by the second-order one (drift "
+              "-grad(f + (eta/4)|grad f|^2)); gradient flow alone is O(eta).",
+    hypotheses="f = a theta^2/2 with additive gradient noise sigma (all moments in closed form, no Monte Carlo); "
+               "a = sigma = theta_0 = T = 1; test function theta^2; eta = 0.1 * 2^-j, j = 0..5.",
+    source="Li, Tai & E 2017/2019 (SME); seed 002 (SGF), seed 001, seed 000; CLAIMS-DETAIL §6.1, §9.10.",
+)
+def test_stochastic_modified_equations_have_weak_orders_one_and_two(claim: ClaimRun) -> None:
+    """Exact weak errors of E theta^2 at T; fitted orders (log error on log eta, first-order correction) 1, 1, 2."""
+    def along_etas(expr: sp.Expr) -> np.ndarray:
+        values = {"a": 1.0, "sigma": 1.0, "x0": 1.0, "t": 1.0, "eta": ETAS}
+        used = {str(symbol) for symbol in expr.free_symbols}
+        return np.broadcast_to(numeric.evaluate(expr, xp=np, **{k: v for k, v in values.items() if k in used}),
+                               ETAS.shape)
+
+    sgd = along_etas(sgd_second_moment())
+    models = {
+        "gradient flow": (along_etas(sp.exp(-2 * a * t) * x0**2), 1.0),
+        "first-order SME": (along_etas(sme_second_moment(1)), 1.0),
+        "second-order SME": (along_etas(sme_second_moment(2)), 2.0),
+    }
+    level = stats.split(claim.budget, len(models))
+    decisions, series = [], []
+    for name, (moment, order) in models.items():
+        errors = np.abs(sgd - moment)
+        fit = stats.ols(np.column_stack([np.ones_like(ETAS), np.log(ETAS), ETAS]), np.log(errors))
+        decisions.append(stats.coefficient_test(
+            f"weak order of the {name} (E theta^2 at T = 1)", fit, 1, order, level,
+            test=f"slope of log error on log eta with a first-order correction, {ETAS.size} step sizes, exact "
+                 "moments, residual-based t interval", t_dof=fit.dof))
+        series.append(Series(name, ETAS.tolist(), errors.tolist()))
+    series.append(Series("slope 2", ETAS.tolist(), (series[-1].y[0] * (ETAS / ETAS[0]) ** 2).tolist(),
+                         style="dashed"))
+    claim.figure(Figure(title="Weak error of SDE models of SGD (exact)", xlabel="eta", ylabel="|E theta^2 - E X_T^2|",
+                        xscale="log", yscale="log", series=series,
+                        caption="The second-order SME's drift comes from the backward-error modified loss."))
+    claim.verdict(*decisions)
+
+
