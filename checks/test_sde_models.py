@@ -9,8 +9,8 @@ import sympy as sp
 from checks import stats
 from checks.claims import ClaimRun, claim
 from reports.model import Figure, Series
-from theory import ito, langevin, modified_loss, numeric
-from theory.symbols import a, eta, sigma, t, x0
+from theory import ito, langevin, modified_loss, numeric, sgf
+from theory.symbols import a, b, eta, sigma, t, x0
 
 ETAS = 0.1 * 2.0 ** -np.arange(6)
 
@@ -77,3 +77,25 @@ def test_stochastic_modified_equations_have_weak_orders_one_and_two(claim: Claim
     claim.verdict(*decisions)
 
 
+
+
+@claim(
+    "lecture.sgf-diffusion", family="reference",
+    statement="One Euler–Maruyama step of the stochastic gradient flow d theta = -grad L dt + sqrt(2D) dW, "
+              "D = (eta/2b) Sigma(theta), over dt = eta has the SGD step's conditional mean -eta grad L and "
+              "covariance eta^2 Sigma / b; with Sigma = I the noise is sqrt(eps) dW, eps = eta/b.",
+    hypotheses="minibatches of b samples drawn with replacement (covariance Sigma/b); a generic symmetric 2 x 2 "
+               "Sigma; moments conditional on theta.",
+    source="seed 002 ('d theta = -grad L dt + sqrt(2 D(theta)) dW, D = (eta/2b) Sigma(theta)'); CLAIMS-DETAIL §1.6.",
+)
+def test_stochastic_gradient_flow_matches_the_sgd_step_moments(claim: ClaimRun) -> None:
+    """The diffusion solved from moment matching equals the lecture's; the Sigma = I case gives eps = eta/b."""
+    derived = sgf.matched_diffusion(2)
+    claim.verdict(
+        stats.agreement("D solved from 2 D eta = eta^2 Sigma / b equals the lecture's (eta/2b) Sigma",
+                        sp.simplify(derived - sgf.lecture_diffusion(2)) == sp.zeros(2, 2), True,
+                        test="sympy, generic symmetric Sigma"),
+        stats.agreement("with Sigma = I the SGF noise variance 2D is eps = eta/b",
+                        sp.simplify(2 * derived.subs({s: (1 if s.name in ("S_00", "S_11") else 0)
+                                                      for s in sgf.noise_covariance_symbols(2).free_symbols})
+                                    - eta / b * sp.eye(2)) == sp.zeros(2, 2), True, test="sympy"))

@@ -13,7 +13,7 @@ import checks.test_minibatch_noise  # noqa: F401
 import checks.test_sde_models  # noqa: F401
 from solvers import minibatch
 from tests.power import nodeid, run_check
-from theory import modified_loss, ridge
+from theory import modified_loss, ridge, sgf
 from theory.symbols import t
 
 GF_VS_RIDGE = nodeid("test_implicit_regularisation.py",
@@ -97,3 +97,16 @@ def test_sme_check_catches_a_modified_loss_with_coefficient_eta_over_two(
     monkeypatch.setattr(modified_loss, "derived_modified_loss", doubled)
     result = run_check(pytester, SME)
     assert result["outcome"] == "failed" and "second-order SME" in result["message"]
+
+
+SGF = nodeid("test_sde_models.py", "test_stochastic_gradient_flow_matches_the_sgd_step_moments")
+
+
+def test_sgf_check_catches_a_diffusion_missing_the_half(pytester: pytest.Pytester,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Mutant: D = (eta/b) Sigma (the stationary variance of the model doubles)."""
+    original = sgf.matched_diffusion
+    monkeypatch.setattr(sgf, "matched_diffusion", lambda d=2: 2 * original(d))
+    assert run_check(pytester, SGF)["outcome"] == "failed"
+    monkeypatch.undo()
+    assert run_check(pytester, SGF)["outcome"] == "passed"
