@@ -1,0 +1,83 @@
+"""Power of the NTK checks (family ``reference``): each must pass on solvers.two_layer and fail when the network's
+derivatives or initialisation are replaced by a known wrong version (monkeypatched into the module object that the
+in-process run shares)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import checks.test_ntk  # noqa: F401  (shared with the in-process runs)
+from solvers import two_layer
+from solvers._xp import namespace
+from tests.power import nodeid, run_check
+
+JACOBIAN = nodeid("test_ntk.py", "test_ntk_jacobian_is_sigma_over_sqrt_n_with_a_width_free_law")
+LIMIT = nodeid("test_ntk.py",
+               "test_empirical_ntk_is_unbiased_for_the_arc_cosine_limit_and_converges_at_rate_n_to_minus_half")
+HESSIAN = nodeid("test_ntk.py", "test_ntk_hessian_is_block_diagonal_with_norm_of_order_n_to_minus_half")
+
+_jacobian, _init, _blocks = two_layer.jacobian, two_layer.init, two_layer.hessian_blocks
+
+
+def _seed_jacobian(params: two_layer.Params, x: Any, *, activation_name: str, scaling: str = "ntk") -> Any:
+    """Mutant: the seed's df/da_i = n^{-1/2} sigma'(w_i'x)."""
+    xp = namespace(params.w, x)
+    _, first, _ = two_layer.activation(activation_name, xp)
+    _, dw = _jacobian(params, x, activation_name=activation_name, scaling=scaling)
+    return two_layer.output_scale(params.a.shape[-1], scaling) * first(two_layer.preactivations(params, x)), dw
+
+
+def _unscaled_jacobian(params: two_layer.Params, x: Any, *, activation_name: str, scaling: str = "ntk") -> Any:
+    """Mutant: the 1/sqrt(n) dropped from the Jacobian."""
+    da, dw = _jacobian(params, x, activation_name=activation_name, scaling=scaling)
+    root = params.a.shape[-1] ** 0.5
+    return da * root, dw * root
+
+
+def _sigma_in_w_part(params: two_layer.Params, x: Any, *, activation_name: str, scaling: str = "ntk") -> Any:
+    """Mutant: sigma in place of sigma' in df/dw_ij."""
+    xp = namespace(params.w, x)
+    sigma, _, _ = two_layer.activation(activation_name, xp)
+    da, _ = _jacobian(params, x, activation_name=activation_name, scaling=scaling)
+    pre = two_layer.preactivations(params, x)
+    scale = two_layer.output_scale(params.a.shape[-1], scaling)
+    return da, (scale * params.a[..., None, :] * sigma(pre))[..., None] * x[:, None, :]
+
+
+def _unit_variance_init(rng: Any, *, n: int, d: int, batch: tuple[int, ...] = (), a_law: str = "gaussian",
+                        w_scale: float | None = None) -> two_layer.Params:
+    """Mutant: w ~ N(0, I) where the 1/d formula assumes N(0, I/d)."""
+    return _init(rng, n=n, d=d, batch=batch, a_law=a_law, w_scale=1.0)
+
+
+def _no_mixed_block(params: two_layer.Params, x: Any, *, activation_name: str, scaling: str = "ntk") -> Any:
+    """Mutant: the seed's Hessian, without the mixed a-w block."""
+    blocks = _blocks(params, x, activation_name=activation_name, scaling=scaling)
+    xp = namespace(blocks)
+    keep = xp.ones(blocks.shape[-2:], dtype=blocks.dtype)
+    keep[0, 1:] = 0.0
+    keep[1:, 0] = 0.0
+    return blocks * keep
+
+
+@pytest.mark.parametrize("node", [JACOBIAN, LIMIT, HESSIAN], ids=["jacobian", "limit", "hessian"])
+def test_ntk_checks_pass_on_the_reference_network(pytester: pytest.Pytester, node: str) -> None:
+    assert run_check(pytester, node)["outcome"] == "passed"
+
+
+@pytest.mark.parametrize(("node", "attribute", "mutant", "signature"), [
+    (JACOBIAN, "jacobian", _seed_jacobian, "df/da_i"),
+    (JACOBIAN, "jacobian", _unscaled_jacobian, ""),
+    (LIMIT, "jacobian", _sigma_in_w_part, "E K_n = K_inf"),
+    (LIMIT, "jacobian", _unscaled_jacobian, ""),
+    (LIMIT, "init", _unit_variance_init, "E K_n = K_inf"),
+    (HESSIAN, "hessian_blocks", _no_mixed_block, "closed form"),
+], ids=["jacobian-seed-sigma-prime", "jacobian-no-sqrt-n", "limit-sigma-in-w-part", "limit-no-sqrt-n",
+        "limit-w-unit-variance", "hessian-no-mixed-block"])
+def test_ntk_checks_catch_their_mutants(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, node: str,
+                                        attribute: str, mutant: Any, signature: str) -> None:
+    monkeypatch.setattr(two_layer, attribute, mutant)
+    result = run_check(pytester, node)
+    assert result["outcome"] == "failed" and signature in result["message"]
