@@ -40,6 +40,8 @@ _SIZES: dict[str, tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = {
     "sgld.time-scale": ({"chains": 8000}, {"chains": 40000}, {"chains": 200000}),
     "lecture.gibbs-stationary": ({"chains": 2000}, {"chains": 8000}, {"chains": 32000}),
     # SE 0.0018 at quick against a Gibbs/finite-step gap of 0.0186 and a x1/2 noise-variance bug of 0.13
+    # per-chain occupation sd ~0.28 -> SE 0.0045 at quick; a halved temperature barely mixes from x = 0 (~0.5)
+    "lecture.gibbs-flat-vs-sharp": ({"chains": 4000}, {"chains": 16000}, {"chains": 64000}),
     "lecture.gibbs-equipartition": ({"chains": 4000}, {"chains": 16000}, {"chains": 64000}),
     "lecture.modified-loss-gd": ({"starts": 4}, {"starts": 8}, {"starts": 16}),
     "lecture.gd-stability": ({"examples": 12}, {"examples": 40}, {"examples": 120}),

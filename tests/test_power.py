@@ -31,6 +31,8 @@ CASES = [
      ["sgld_correct_variant"]),
     (SGLD, "test_sgld_samples_the_gibbs_law_as_lr_vanishes", "sgld",
      ["sgld_noise_sqrt_lr_t", "sgld_noise_proportional_to_lr", "sgld_shared_noise"], ["sgld_correct_variant"]),
+    (SGLD, "test_sgld_puts_the_gibbs_mass_on_the_flat_basin", "sgld",
+     ["sgld_noise_sqrt_lr_t", "sgld_noise_proportional_to_lr"], ["sgld_correct_variant"]),
     (SGLD, "test_sgld_mean_loss_has_the_exact_finite_step_equipartition", "sgld",
      ["sgld_noise_sqrt_lr_t", "sgld_noise_proportional_to_lr", "sgld_half_speed"], ["sgld_correct_variant"]),
     (SGD, "test_sgd_stationary_variance_is_not_a_function_of_eta_over_b", "sgd",

@@ -26,3 +26,10 @@ def quadratic(diagonal: tuple[float, ...]) -> tuple[sp.Expr, tuple[sp.Symbol, ..
     """L(theta) = sum_i h_i theta_i^2 / 2 with rational curvatures ``diagonal``."""
     coords = coordinates(len(diagonal))
     return sum(sp.nsimplify(h) * c**2 / 2 for h, c in zip(diagonal, coords, strict=True)), coords
+
+
+def tilted_double_well() -> tuple[sp.Expr, tuple[sp.Symbol, ...]]:
+    """L(x) = (x^2 - 1)^2 (1 + tanh(2x)/2): equal-depth minima at ±1, flat at -1 (L'' = 4.145), sharp at +1
+    (L'' = 11.855) (CLAIMS-DETAIL §1.11)."""
+    (q,) = coordinates(1)
+    return (q**2 - 1) ** 2 * (1 + sp.tanh(2 * q) / 2), (q,)
