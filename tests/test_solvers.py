@@ -353,3 +353,15 @@ def test_sgld_and_euler_maruyama_run_on_cupy_arrays() -> None:
     final = sde.integrate(sde.euler_maruyama, cupy.ones((3, 1)), _gbm_drift, _gbm_diffusion, inc, 0.01)
     assert isinstance(final, cupy.ndarray) and final.shape == (3, 1)
     assert isinstance(rng.coarsen(inc, 4), cupy.ndarray)
+
+
+def test_ula_grid_density_reproduces_the_exact_ar1_variance() -> None:
+    """On L = a x^2/2 the chain is AR(1): its stationary variance is T / (a (1 - lr a / 2)) (theory.langevin)."""
+    from solvers.ula_density import stationary_density_on_grid
+
+    curvature, lr, temperature = 2.0, 0.1, 0.5
+    grid = np.linspace(-4, 4, 1601)
+    p = stationary_density_on_grid(lambda z: curvature * z, lr, temperature, grid)
+    assert abs(p.sum() - 1) < 1e-12 and p.min() > -1e-12
+    variance = float(np.sum(p * grid**2))
+    assert abs(variance - temperature / (curvature * (1 - lr * curvature / 2))) < 1e-6
