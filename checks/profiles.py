@@ -56,6 +56,12 @@ _SIZES: dict[str, tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = {
     "lecture.minibatch-noise-covariance": ({"draws": 20000}, {"draws": 80000}, {"draws": 320000}),
     # chains whose mean is compared with GD: SE ~ 0.002 per coordinate at quick, lr x 1.1 moves the mean ~0.05
     "lecture.sgf-mean-is-gf": ({"chains": 4000}, {"chains": 16000}, {"chains": 64000}),
+    # placeholders for claims in progress (issue 3); each owner tunes its own line
+    "lecture.hessian-reparam": ({"examples": 10}, {"examples": 30}, {"examples": 100}),
+    "lecture.igs-invariant": ({"examples": 10}, {"examples": 30}, {"examples": 100}),
+    "lecture.ntk-dual-solution": ({"networks": 4}, {"networks": 16}, {"networks": 48}),
+    "lecture.ntk-lazy": ({"networks": 2}, {"networks": 4}, {"networks": 8}),
+    "lecture.mean-field-moves": ({"networks": 2}, {"networks": 4}, {"networks": 8}),
     "sde.ito-strong-order": ({"paths": 4000}, {"paths": 20000}, {"paths": 100000}),
     # networks per width (each gives n i.i.d. neurons): KS on >= 64 draws, GLS on log RMS over 5 widths
     "lecture.ntk-jacobian-scale": ({"networks": 4}, {"networks": 16}, {"networks": 64}),
