@@ -45,6 +45,8 @@ CASES = [
      ["gd_correct_variant"]),
     (SGD, "test_gd_converges_to_the_minimum_norm_interpolant", "sgd",
      ["gd_weight_decay", "gd_diagonal_preconditioning"], ["gd_correct_variant"]),
+    (SGD, "test_shuffled_sgd_follows_the_minibatch_modified_loss", "sgd",
+     ["gd_hidden_momentum", "gd_stale_gradient", "gd_lr_times_1_1"], ["gd_correct_variant"]),
     (SGD, "test_gd_follows_the_modified_flow_to_second_order", "sgd",
      ["gd_hidden_momentum", "gd_lr_times_1_1", "gd_stale_gradient"], ["gd_correct_variant"]),
     (SGD, "test_gd_converges_iff_eta_lambda_max_below_two", "sgd",

@@ -131,3 +131,9 @@ def test_derived_modified_loss_solves_for_the_coefficient_one_quarter() -> None:
     q = sp.Symbol("q")
     quadratic = a * q**2 / 2
     assert sp.simplify(ml.derived_modified_loss(quadratic, (q,)) - ml.lecture_modified_loss(quadratic, (q,))) == 0
+
+
+def test_sgd_regulariser_coefficient_and_partition_average() -> None:
+    assert ml.derived_sgd_regulariser_coefficient() == sp.Rational(1, 8)
+    assert ml.partition_average_is_finite_population_term(4, 2)
+    assert ml.partition_average_is_finite_population_term(6, 3)

@@ -33,3 +33,13 @@ def tilted_double_well() -> tuple[sp.Expr, tuple[sp.Symbol, ...]]:
     (L'' = 11.855) (CLAIMS-DETAIL §1.11)."""
     (q,) = coordinates(1)
     return (q**2 - 1) ** 2 * (1 + sp.tanh(2 * q) / 2), (q,)
+
+
+def shuffled_sgd_test_losses(a: list[tuple[float, float]], c: list[int]) -> tuple[list[sp.Expr], tuple[sp.Symbol, ...]]:
+    """Per-sample losses l_i(w) = log(1 + exp(-c_i a_i'w)) + (a_i'w)^4/40 in d = 2 (CLAIMS-DETAIL §1.17)."""
+    coords = coordinates(2)
+    losses = []
+    for (a0, a1), ci in zip(a, c, strict=True):
+        margin = sp.nsimplify(a0) * coords[0] + sp.nsimplify(a1) * coords[1]
+        losses.append(sp.log(1 + sp.exp(-ci * margin)) + margin**4 / 40)
+    return losses, coords

@@ -15,7 +15,9 @@ of L with error O(eta). For a quadratic the modified flow is exact to all orders
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
+from functools import cache
 
 import sympy as sp
 
@@ -90,3 +92,64 @@ def quadratic_exact_modified_curvature() -> sp.Expr:
     a_mod = sp.Symbol("a_mod", positive=True)
     (solution,) = sp.solve(sp.Eq(sp.exp(-eta * a_mod), 1 - eta * a), a_mod)
     return solution
+
+
+@cache
+def derived_sgd_regulariser_coefficient() -> sp.Expr:
+    r"""Coefficient c of the SGD modified loss for two minibatches (m = 2) under random shuffling, derived.
+
+    Averaging the two-step map :math:`\theta - \eta g_1(\theta) - \eta g_2(\theta - \eta g_1(\theta))` over both
+    orders and matching it to second order with the time-:math:`2\eta` flow of
+    :math:`L + c\,\eta\,(\|g_1\|^2 + \|g_2\|^2)`, :math:`L = (L_1 + L_2)/2`, for generic smooth minibatch losses
+    :math:`L_1, L_2`; Smith, Dherin, Barrett & De (2021) give :math:`c = 1/(4m) = 1/8`.
+    """
+    coords = sp.symbols("q0:2", real=True)
+    losses = [sp.Function(f"L{k}")(*coords) for k in (1, 2)]
+    grads = [[sp.diff(loss, q) for q in coords] for loss in losses]
+    c = sp.Symbol("c")
+    regulariser = sum(g**2 for grad in grads for g in grad)
+    total = (losses[0] + losses[1]) / 2 + c * eta * regulariser
+    field = [-sp.diff(total, q) for q in coords]
+    flow = _flow_map_series(field, coords, 2 * eta, order=2)
+
+    def two_steps(first: int, second: int) -> list[sp.Expr]:
+        # g_second at theta - eta g_first, Taylor-expanded to first order (enough for the eta^2 terms)
+        shifted = [g2 - eta * sum(sp.diff(g2, q) * g1 for q, g1 in zip(coords, grads[first], strict=True))
+                   for g2 in grads[second]]
+        return [q - eta * g - eta * g2 for q, g, g2 in zip(coords, grads[first], shifted, strict=True)]
+
+    averaged = [(u + v) / 2 for u, v in zip(two_steps(0, 1), two_steps(1, 0), strict=True)]
+    equations = [sp.expand(f - s).coeff(eta, 2) for f, s in zip(flow, averaged, strict=True)]
+    solutions = {sp.simplify(sol) for e in equations for sol in sp.solve(e, c)}
+    (coefficient,) = solutions
+    return coefficient
+
+
+def sgd_modified_loss(per_sample: list[sp.Expr], coords: Sequence[sp.Symbol], batch: int) -> sp.Expr:
+    r"""Smith et al.'s modified loss of one epoch of SGD with random shuffling, averaged over the partitions:
+    :math:`L + c\,\eta\,E_{\text{partition}}\sum_k \|\nabla \hat L_k\|^2` with the derived c (two minibatches)."""
+    population = len(per_sample)
+    if population != 2 * batch:
+        raise ValueError("the coefficient is derived for two minibatches per epoch (N = 2 B)")
+    loss = sum(per_sample) / population
+    partitions = [(first, tuple(i for i in range(population) if i not in first))
+                  for first in itertools.combinations(range(population), batch) if 0 in first]
+    penalty = sum(sum(sp.diff(sum(per_sample[i] for i in block) / batch, q) ** 2 for q in coords)
+                  for partition in partitions for block in partition) / len(partitions)
+    return loss + derived_sgd_regulariser_coefficient() * eta * penalty
+
+
+def partition_average_is_finite_population_term(population: int = 4, batch: int = 2) -> bool:
+    r"""For scalar per-sample gradients g_i: the mean over the partitions into two minibatches of
+    :math:`\frac{1}{4m}\sum_k \hat g_k^2` equals :math:`\frac14 \bar g^2 + \frac14 \frac{N - B}{B (N - 1)} \Gamma`,
+    :math:`\Gamma = \frac1N \sum_i (g_i - \bar g)^2` (the seed's O(eta/b) term). Proved by enumeration."""
+    g = sp.symbols(f"g_0:{population}", real=True)
+    blocks = population // batch
+    partitions = [(first, tuple(i for i in range(population) if i not in first))
+                  for first in itertools.combinations(range(population), batch) if 0 in first]
+    average = sum(sum((sum(g[i] for i in block) / batch) ** 2 for block in partition)
+                  for partition in partitions) / len(partitions) / (4 * blocks)
+    g_bar = sum(g) / population
+    gamma = sum((gi - g_bar) ** 2 for gi in g) / population
+    claimed = g_bar**2 / 4 + sp.Rational(population - batch, batch * (population - 1)) * gamma / 4
+    return sp.simplify(average - claimed) == 0
