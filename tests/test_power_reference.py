@@ -9,9 +9,10 @@ import pytest
 import sympy as sp
 
 import checks.test_implicit_regularisation  # noqa: F401  (shared with the in-process runs)
+import checks.test_mean_field  # noqa: F401
 import checks.test_minibatch_noise  # noqa: F401
 import checks.test_sde_models  # noqa: F401
-from solvers import minibatch
+from solvers import minibatch, two_layer
 from tests.power import nodeid, run_check
 from theory import modified_loss, ridge, sgf
 from theory.symbols import t
@@ -110,3 +111,16 @@ def test_sgf_check_catches_a_diffusion_missing_the_half(pytester: pytest.Pyteste
     assert run_check(pytester, SGF)["outcome"] == "failed"
     monkeypatch.undo()
     assert run_check(pytester, SGF)["outcome"] == "passed"
+
+
+PARTICLES = nodeid("test_mean_field.py", "test_particle_gradient_is_the_mean_field_potential_gradient")
+
+
+def test_particle_identity_catches_ntk_scaling_used_as_mean_field(pytester: pytest.Pytester,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Mutant: the network's 'mean_field' output scale is n^-1/2 (time scaling off by sqrt(n))."""
+    original = two_layer.output_scale
+    monkeypatch.setattr(two_layer, "output_scale", lambda n, scaling: original(n, "ntk"))
+    assert run_check(pytester, PARTICLES)["outcome"] == "failed"
+    monkeypatch.undo()
+    assert run_check(pytester, PARTICLES)["outcome"] == "passed"
