@@ -178,6 +178,18 @@ def coefficient_test(what: str, fit: LinearFit, index: int, expected: float, lev
                     measured=est, predicted=float(expected), interval=(float(interval[0]), float(interval[1])))
 
 
+def order_test(what: str, steps: np.ndarray, errors: np.ndarray, order: float, level: float,
+               context: str) -> Decision:
+    r"""Order of convergence of a deterministic error sequence: least squares of
+    :math:`\log e = c + p\log h + b\,h` (the leading term and its first correction) and a two-sided residual-based
+    t test of :math:`p` = ``order``. The residuals measure the truncation the model leaves out, so the interval is a
+    heuristic for it, not a sampling interval; use enough step sizes (>= 6) for power against irregular errors."""
+    fit = ols(np.column_stack([np.ones_like(steps), np.log(steps), steps]), np.log(errors))
+    return coefficient_test(what, fit, 1, order, level, t_dof=fit.dof,
+                            test=f"slope of log error on log step with a first-order correction, {steps.size} step "
+                                 f"sizes, {context}, residual-based t interval")
+
+
 def goodness_of_fit(what: str, fit: LinearFit, level: float, test: str) -> Decision:
     """Chi-square goodness-of-fit of a GLS model (residual chi-square on ``dof`` degrees of freedom)."""
     p = float(sps.chi2.sf(fit.chi2, fit.dof))

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from solvers import problems, rng, sde, sgd
+from tests.gpu import cupy_or_skip
 from tests.power import nodeid, run_check
 from theory import losses, numeric
 
@@ -23,9 +24,7 @@ CHECKS = [
 
 @pytest.mark.parametrize(("module", "check"), CHECKS, ids=[c for _, c in CHECKS])
 def test_cupy_backend_gives_the_numpy_verdict(pytester: pytest.Pytester, module: str, check: str) -> None:
-    cupy = pytest.importorskip("cupy")
-    if cupy.cuda.runtime.getDeviceCount() < 1:
-        pytest.skip("no CUDA device")
+    cupy_or_skip()
     on_gpu = run_check(pytester, nodeid(module, check), "--backend", "cupy")
     on_cpu = run_check(pytester, nodeid(module, check))
     assert on_gpu["outcome"] == on_cpu["outcome"] == "passed", on_gpu["message"]

@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import array_api_compat.numpy as xnp
 import mpmath
@@ -21,6 +20,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
+from tests.gpu import cupy_or_skip
 from theory import numeric
 from theory.losses import backward_error_test_loss, double_well
 from theory.symbols import coordinates
@@ -177,21 +177,11 @@ def test_compiling_twice_gives_consistent_results_through_the_cache() -> None:
     np.testing.assert_array_equal(first, second)
 
 
-def _cupy_or_skip() -> Any:
-    """CuPy, or a skip when it is not installed or no CUDA device answers."""
-    cupy = pytest.importorskip("cupy")
-    try:
-        count = cupy.cuda.runtime.getDeviceCount()
-    except Exception as exc:  # CUDARuntimeError without a driver
-        pytest.skip(f"no CUDA device: {exc}")
-    if count < 1:
-        pytest.skip("no CUDA device")
-    return cupy
 
 
 @pytest.mark.parametrize("index", range(len(EXPRESSIONS) - 1))  # the last one: see the xfail above
 def test_numeric_cupy_matches_numpy(index: int) -> None:
-    cupy = _cupy_or_skip()
+    cupy = cupy_or_skip()
     import array_api_compat.cupy as xcp
 
     expr = EXPRESSIONS[index]

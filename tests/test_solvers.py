@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 
 from solvers import _xp, chains, problems, rng, sde, sgd, sgld
+from tests.gpu import cupy_or_skip
 
 SEED = 20240611
 
@@ -315,20 +316,10 @@ def test_numpy_namespace_helpers() -> None:
 # -------------------------------------------------------------------------------------------- GPU
 
 
-def _cupy_or_skip() -> Any:
-    """CuPy, or a skip when it is not installed or no CUDA device answers."""
-    cupy = pytest.importorskip("cupy")
-    try:
-        count = cupy.cuda.runtime.getDeviceCount()
-    except Exception as exc:  # CUDARuntimeError without a driver
-        pytest.skip(f"no CUDA device: {exc}")
-    if count < 1:
-        pytest.skip("no CUDA device")
-    return cupy
 
 
 def test_sgld_and_euler_maruyama_run_on_cupy_arrays() -> None:
-    cupy = _cupy_or_skip()
+    cupy = cupy_or_skip()
     xcp = _xp.backend_namespace("cupy")
     theta_h, grad_h = _state()
     theta, grad = cupy.asarray(theta_h), cupy.asarray(grad_h)
