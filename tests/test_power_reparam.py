@@ -1,0 +1,66 @@
+"""Power of the reparameterisation checks (family ``reference``): each must fail when the theory it relies on is
+replaced by the catalog's mutant (CLAIMS-DETAIL §1.1, §1.2), monkeypatched into the module the in-process run
+shares, and pass on the derived theory."""
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+import pytest
+import sympy as sp
+
+import checks.test_reparameterisation  # noqa: F401  (shared with the in-process runs)
+from tests.power import nodeid, run_check
+from theory import reparam
+
+HESSIAN = nodeid("test_reparameterisation.py",
+                 "test_hessian_transforms_as_d_inverse_h_d_inverse_and_relu_rescaling_changes_lambda_max")
+IGS = nodeid("test_reparameterisation.py",
+             "test_information_geometric_sharpness_is_invariant_and_equals_twice_n_times_the_loss")
+
+
+def test_hessian_check_passes_on_the_derived_law(pytester: pytest.Pytester) -> None:
+    assert run_check(pytester, HESSIAN)["outcome"] == "passed"
+
+
+def test_hessian_check_catches_the_law_d_h_d(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Mutant: the Hessian transformed as D H D (the chain rule applied the wrong way round)."""
+    original = reparam.transformed_hessian
+
+    def wrong(hessian: Any, scales: Any) -> Any:
+        inverse = [1 / s for s in scales] if isinstance(hessian, sp.MatrixBase) else 1.0 / scales
+        return original(hessian, inverse)
+
+    monkeypatch.setattr(reparam, "transformed_hessian", wrong)
+    result = run_check(pytester, HESSIAN)
+    assert result["outcome"] == "failed" and "D^-1 Hess L D^-1" in result["message"]
+
+
+def test_hessian_check_catches_the_law_d_inverse_h_d(pytester: pytest.Pytester,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Mutant: D^-1 H D (equal to the law on diagonal Hessians; the ReLU Hessian has off-diagonal blocks)."""
+    def wrong(hessian: Any, scales: Any) -> Any:
+        if isinstance(hessian, sp.MatrixBase):
+            p = hessian.shape[0]
+            return sp.Matrix(p, p, lambda i, j: hessian[i, j] * scales[j] / scales[i])
+        return hessian * scales[..., None, :] / scales[..., :, None]
+
+    monkeypatch.setattr(reparam, "transformed_hessian", wrong)
+    assert run_check(pytester, HESSIAN)["outcome"] == "failed"
+
+
+def test_igs_check_passes_on_the_pseudo_inverse(pytester: pytest.Pytester) -> None:
+    assert run_check(pytester, IGS)["outcome"] == "passed"
+
+
+def test_igs_check_catches_a_regularised_inverse(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Mutant: F^+ replaced by (F + 1e-3 I)^-1 (a 'damped' Fisher inverse): neither invariant nor 2NL."""
+    def wrong(xp: ModuleType, jac: Any) -> Any:
+        fisher = reparam.fisher(xp, jac)
+        return np.linalg.inv(fisher + 1e-3 * np.eye(fisher.shape[0]))
+
+    monkeypatch.setattr(reparam, "fisher_pseudo_inverse", wrong)
+    result = run_check(pytester, IGS)
+    assert result["outcome"] == "failed" and "IGS" in result["message"]
