@@ -59,9 +59,9 @@ _SIZES: dict[str, tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = {
     # placeholders for claims in progress (issue 3); each owner tunes its own line
     "lecture.hessian-reparam": ({"examples": 10}, {"examples": 30}, {"examples": 100}),
     "lecture.igs-invariant": ({"examples": 10}, {"examples": 30}, {"examples": 100}),
-    "lecture.ntk-dual-solution": ({"networks": 4}, {"networks": 16}, {"networks": 48}),
-    "lecture.ntk-lazy": ({"networks": 2}, {"networks": 4}, {"networks": 8}),
-    "lecture.mean-field-moves": ({"networks": 2}, {"networks": 4}, {"networks": 8}),
+    "lecture.ntk-dual-solution": ({"networks": 8}, {"networks": 16}, {"networks": 48}),
+    "lecture.ntk-lazy": ({"networks": 8}, {"networks": 16}, {"networks": 32}),
+    "lecture.mean-field-moves": ({"networks": 8}, {"networks": 16}, {"networks": 32}),
     "sde.ito-strong-order": ({"paths": 4000}, {"paths": 20000}, {"paths": 100000}),
     # networks per width (each gives n i.i.d. neurons): KS on >= 64 draws, GLS on log RMS over 5 widths
     "lecture.ntk-jacobian-scale": ({"networks": 4}, {"networks": 16}, {"networks": 64}),

@@ -127,3 +127,100 @@ def hessian_norm(params: Params, x: Any, *, activation_name: str, scaling: str =
     blocks = hessian_blocks(params, x, activation_name=activation_name, scaling=scaling)
     eig = xp.linalg.eigvalsh(blocks)
     return xp.max(xp.max(xp.abs(eig), axis=-1), axis=-1)
+
+
+def flat_jacobian(params: Params, x: Any, *, activation_name: str, scaling: str = "ntk") -> Any:
+    """J of shape ``(..., N, n + n d)``: columns (a_1..a_n, w_11..w_1d, ..., w_nd), the order of :func:`flatten`."""
+    xp = namespace(params.w, x)
+    da, dw = jacobian(params, x, activation_name=activation_name, scaling=scaling)
+    return xp.concat([da, xp.reshape(dw, (*dw.shape[:-2], dw.shape[-2] * dw.shape[-1]))], axis=-1)
+
+
+def flatten(params: Params) -> Any:
+    """theta = (a, vec w) of shape ``(..., n + n d)`` (row-major w, as in :func:`flat_jacobian`)."""
+    xp = namespace(params.a, params.w)
+    w = params.w
+    return xp.concat([params.a, xp.reshape(w, (*w.shape[:-2], w.shape[-2] * w.shape[-1]))], axis=-1)
+
+
+def unflatten(theta: Any, n: int, d: int) -> Params:
+    """Inverse of :func:`flatten`."""
+    xp = namespace(theta)
+    return Params(a=theta[..., :n], w=xp.reshape(theta[..., n:], (*theta.shape[:-1], n, d)))
+
+
+def ntk_cross(params: Params, x: Any, y: Any, *, activation_name: str, scaling: str = "ntk") -> Any:
+    """Cross kernel K(x, y) = J(x) J(y)', shape ``(..., N_x, N_y)``."""
+    xp = namespace(params.w, x, y)
+    jx = flat_jacobian(params, x, activation_name=activation_name, scaling=scaling)
+    jy = flat_jacobian(params, y, activation_name=activation_name, scaling=scaling)
+    return jx @ xp.matrix_transpose(jy)
+
+
+def min_norm_step(params: Params, x: Any, targets: Any, *, activation_name: str, scaling: str = "ntk") -> Params:
+    r"""The Gauss–Newton / minimum-norm step :math:`\delta\theta^* = J^\top K^{-1}R`, :math:`K = JJ^\top` (from
+    :func:`ntk_gram`), :math:`R = Y - f_0(X)`: the least-norm solution of :math:`J\delta\theta = R` when J has full
+    row rank (CLAIMS-DETAIL §1.21). ``targets``: ``(..., N)``; returns the step as :class:`Params`."""
+    xp = namespace(params.w, x, targets)
+    residual = targets - forward(params, x, activation_name=activation_name, scaling=scaling)
+    gram = ntk_gram(params, x, activation_name=activation_name, scaling=scaling)
+    coef = xp.linalg.solve(gram, residual[..., None])  # (..., N, 1)
+    jac = flat_jacobian(params, x, activation_name=activation_name, scaling=scaling)
+    return unflatten((xp.matrix_transpose(jac) @ coef)[..., 0], params.a.shape[-1], params.w.shape[-1])
+
+
+def kernel_predict(params: Params, x: Any, targets: Any, x_new: Any, *, activation_name: str,
+                   scaling: str = "ntk") -> Any:
+    r"""Prediction of the linearised network after the minimum-norm step (kernel regression with the empirical NTK):
+    :math:`f^*(x) = f_0(x) + K(x, X)K^{-1}(Y - f_0(X))`, shape ``(..., N_new)``."""
+    xp = namespace(params.w, x, targets, x_new)
+    kw = {"activation_name": activation_name, "scaling": scaling}
+    residual = targets - forward(params, x, **kw)
+    coef = xp.linalg.solve(ntk_gram(params, x, **kw), residual[..., None])
+    return forward(params, x_new, **kw) + (ntk_cross(params, x_new, x, **kw) @ coef)[..., 0]
+
+
+def linearised_gd(params: Params, x: Any, targets: Any, *, steps: int, lr: Any, activation_name: str,
+                  scaling: str = "ntk") -> Params:
+    r"""Full-batch GD from :math:`\delta\theta_0 = 0` on the linearised model's loss
+    :math:`\tfrac12\|f_0(X) + J\delta\theta - Y\|^2`: :math:`\delta\theta_{k+1} = \delta\theta_k - \eta J^\top
+    (J\delta\theta_k - R)`. ``lr`` is a scalar or of shape ``(...)`` (one per replicate). Returns the displacement."""
+    xp = namespace(params.w, x, targets)
+    kw = {"activation_name": activation_name, "scaling": scaling}
+    residual = targets - forward(params, x, **kw)
+    jac = flat_jacobian(params, x, **kw)
+    jac_t = xp.matrix_transpose(jac)
+    rate = xp.asarray(lr, dtype=jac.dtype)[..., None]
+    delta = xp.zeros((*jac.shape[:-2], jac.shape[-1]), dtype=jac.dtype)
+    for _ in range(steps):
+        delta = delta - rate * (jac_t @ ((jac @ delta[..., None])[..., 0] - residual)[..., None])[..., 0]
+    return unflatten(delta, params.a.shape[-1], params.w.shape[-1])
+
+
+def time_scale(n: int, scaling: str) -> float:
+    """Factor multiplying the learning rate so that one unit of time means the same at every width: 1 (NTK),
+    n (mean field, where each parameter's gradient is O(1/n))."""
+    if scaling == "ntk":
+        return 1.0
+    if scaling == "mean_field":
+        return float(n)
+    raise ValueError(f"scaling {scaling!r} not in {SCALINGS}")
+
+
+def train_gd(params: Params, x: Any, targets: Any, *, steps: int, lr: float, activation_name: str,
+             scaling: str = "ntk") -> Params:
+    r"""Full-batch GD on the squared loss :math:`L = \tfrac12\sum_N (f(x_N) - y_N)^2`, vectorised over replicate
+    networks: :math:`\theta \leftarrow \theta - \eta\,\tau_n\nabla L` with :math:`\tau_n` = :func:`time_scale`.
+    ``targets``: ``(..., N)``. Returns the trained parameters."""
+    xp = namespace(params.w, x, targets)
+    sigma, first, _ = activation(activation_name, xp)
+    n = params.a.shape[-1]
+    step = lr * time_scale(n, scaling) * output_scale(n, scaling)
+    a, w = params.a, params.w
+    for _ in range(steps):
+        pre = x @ xp.matrix_transpose(w)  # (..., N, n)
+        err = targets - output_scale(n, scaling) * xp.sum(sigma(pre) * a[..., None, :], axis=-1)  # (..., N)
+        grad_a = (err[..., None, :] @ sigma(pre))[..., 0, :]  # -dL/da / s
+        grad_w = a[..., None] * (xp.matrix_transpose(err[..., :, None] * first(pre)) @ x)  # -dL/dw / s
+        a, w = a + step * grad_a, w + step * grad_w
+    return Params(a=a, w=w)

@@ -81,3 +81,51 @@ def test_ntk_checks_catch_their_mutants(pytester: pytest.Pytester, monkeypatch: 
     monkeypatch.setattr(two_layer, attribute, mutant)
     result = run_check(pytester, node)
     assert result["outcome"] == "failed" and signature in result["message"]
+
+
+DUAL = nodeid("test_ntk.py",
+              "test_min_norm_step_is_the_kernel_regression_solution_and_gauss_newton_residual_shrinks_with_width")
+LAZY = nodeid("test_ntk.py",
+              "test_ntk_training_moves_parameters_by_order_one_and_the_kernel_by_at_most_n_to_minus_half")
+MEAN_FIELD = nodeid("test_ntk.py",
+                    "test_mean_field_training_changes_the_kernel_by_an_amount_that_does_not_vanish_with_width")
+
+_gram, _predict, _train = two_layer.ntk_gram, two_layer.kernel_predict, two_layer.train_gd
+
+
+def _primal_gram(params: two_layer.Params, x: Any, *, activation_name: str, scaling: str = "ntk") -> Any:
+    """Mutant: K built as J'J (p x p) instead of J J' (N x N)."""
+    jac = two_layer.flat_jacobian(params, x, activation_name=activation_name, scaling=scaling)
+    return namespace(jac).matrix_transpose(jac) @ jac
+
+
+def _predict_without_offset(params: two_layer.Params, x: Any, targets: Any, x_new: Any, *, activation_name: str,
+                            scaling: str = "ntk") -> Any:
+    """Mutant: f*(x) = K(x, X) K^-1 R, the f_0(x) offset dropped."""
+    return _predict(params, x, targets, x_new, activation_name=activation_name, scaling=scaling) - two_layer.forward(
+        params, x_new, activation_name=activation_name, scaling=scaling)
+
+
+def _swapped_training(params: two_layer.Params, x: Any, targets: Any, *, steps: int, lr: float,
+                      activation_name: str, scaling: str = "ntk") -> two_layer.Params:
+    """Mutant: trains under the other scaling (mean field where NTK is claimed, and vice versa)."""
+    other = "mean_field" if scaling == "ntk" else "ntk"
+    return _train(params, x, targets, steps=steps, lr=lr, activation_name=activation_name, scaling=other)
+
+
+@pytest.mark.parametrize("node", [DUAL, LAZY, MEAN_FIELD], ids=["dual", "lazy", "mean-field"])
+def test_ntk_training_checks_pass_on_the_reference_network(pytester: pytest.Pytester, node: str) -> None:
+    assert run_check(pytester, node)["outcome"] == "passed"
+
+
+@pytest.mark.parametrize(("node", "attribute", "mutant", "signature"), [
+    (DUAL, "ntk_gram", _primal_gram, "shape of K"),
+    (DUAL, "kernel_predict", _predict_without_offset, "f*(x) = f_0(x) + K(x, X)K^-1 R"),
+    (LAZY, "train_gd", _swapped_training, "relative kernel change"),
+    (MEAN_FIELD, "train_gd", _swapped_training, "does not vanish"),
+], ids=["dual-primal-gram", "dual-no-f0-offset", "lazy-mean-field-scaling", "mean-field-ntk-scaling"])
+def test_ntk_training_checks_catch_their_mutants(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch,
+                                                 node: str, attribute: str, mutant: Any, signature: str) -> None:
+    monkeypatch.setattr(two_layer, attribute, mutant)
+    result = run_check(pytester, node)
+    assert result["outcome"] == "failed" and signature in result["message"]

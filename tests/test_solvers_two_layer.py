@@ -109,3 +109,49 @@ def test_unknown_names_raise() -> None:
         two_layer.activation("gelu", np)
     with pytest.raises(ValueError, match="a_law"):
         two_layer.init(generator(0, "x"), n=2, d=2, a_law="uniform")
+
+
+@pytest.mark.parametrize("name", two_layer.ACTIVATIONS)
+def test_flat_jacobian_flatten_and_cross_kernel(name: str) -> None:
+    params, x = _params(name)
+    n, d = params.w.shape
+    jac = two_layer.flat_jacobian(params, x, activation_name=name)
+    da, dw = two_layer.jacobian(params, x, activation_name=name)
+    np.testing.assert_array_equal(jac, np.concatenate([da, dw.reshape(len(x), n * d)], axis=1))
+    np.testing.assert_array_equal(two_layer.flatten(params), _flat(params))
+    back = two_layer.unflatten(two_layer.flatten(params), n, d)
+    np.testing.assert_array_equal(back.w, params.w)
+    np.testing.assert_allclose(two_layer.ntk_cross(params, x, x, activation_name=name),
+                               two_layer.ntk_gram(params, x, activation_name=name), rtol=1e-13)
+
+
+def test_min_norm_step_kernel_predict_and_linearised_gd() -> None:
+    params, x = _params("tanh", n=9)
+    y = np.array([0.3, -0.5, 1.2, 0.1])
+    jac = two_layer.flat_jacobian(params, x, activation_name="tanh")
+    resid = y - two_layer.forward(params, x, activation_name="tanh")
+    step = two_layer.flatten(two_layer.min_norm_step(params, x, y, activation_name="tanh"))
+    np.testing.assert_allclose(step, np.linalg.pinv(jac) @ resid, rtol=1e-9)
+    x_new = np.array([[0.2, -1.0, 0.5]])
+    expected = two_layer.forward(params, x_new, activation_name="tanh") + two_layer.flat_jacobian(
+        params, x_new, activation_name="tanh") @ step
+    np.testing.assert_allclose(two_layer.kernel_predict(params, x, y, x_new, activation_name="tanh"), expected,
+                               rtol=1e-10)
+    lr = 1.0 / np.linalg.eigvalsh(jac @ jac.T)[-1]
+    gd = two_layer.linearised_gd(params, x, y, steps=20000, lr=lr, activation_name="tanh")
+    np.testing.assert_allclose(two_layer.flatten(gd), step, rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("scaling", two_layer.SCALINGS)
+def test_train_gd_step_is_the_loss_gradient_times_the_time_scale(scaling: str) -> None:
+    """One step equals theta - eta tau_n J'(f - y) with J from the analytic Jacobian; the batch axis is vectorised."""
+    rng = generator(1, "tests", "train")
+    params = two_layer.init(rng, n=6, d=3, batch=(2,))
+    x, y = rng.standard_normal((5, 3)), rng.standard_normal((2, 5))
+    out = two_layer.train_gd(params, x, y, steps=1, lr=0.1, activation_name="tanh", scaling=scaling)
+    jac = two_layer.flat_jacobian(params, x, activation_name="tanh", scaling=scaling)
+    err = two_layer.forward(params, x, activation_name="tanh", scaling=scaling) - y
+    tau = two_layer.time_scale(6, scaling)
+    expected = two_layer.flatten(params) - 0.1 * tau * np.einsum("bip,bi->bp", jac, err)
+    np.testing.assert_allclose(two_layer.flatten(out), expected, rtol=1e-12)
+    assert tau == (6.0 if scaling == "mean_field" else 1.0)
