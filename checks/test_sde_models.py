@@ -88,6 +88,15 @@ def test_stochastic_modified_equations_have_weak_orders_one_and_two(claim: Claim
 def test_stochastic_gradient_flow_matches_the_sgd_step_moments(claim: ClaimRun) -> None:
     """The diffusion solved from moment matching equals the lecture's; the Sigma = I case gives eps = eta/b."""
     derived = sgf.matched_diffusion(2)
+    steps = np.linspace(0.01, 1.0, 100)
+    sgd_variance = numeric.evaluate(langevin.sgd_stationary_variance(), xp=np, eta=steps, b=1, a=1.0, sigma=1.0)
+    claim.figure(Figure(
+        title="Stationary variance on a x^2/2 with gradient-noise variance sigma^2 (a = sigma = b = 1)", xlabel="eta",
+        ylabel="variance",
+        series=[Series("SGD (exact)", steps.tolist(), np.asarray(sgd_variance).tolist(), style="line"),
+                Series("SGF, D = (eta/2b) Sigma: eta sigma^2/(2 a b)", steps.tolist(), (steps / 2).tolist(),
+                       style="dashed")],
+        caption="Matching one step's moments makes SGF agree with SGD to first order in eta, not beyond."))
     claim.verdict(
         stats.agreement("D solved from 2 D eta = eta^2 Sigma / b equals the lecture's (eta/2b) Sigma",
                         sp.simplify(derived - sgf.lecture_diffusion(2)) == sp.zeros(2, 2), True,
