@@ -228,7 +228,8 @@ def _xp_all_equal(a: Any, b: Any) -> Any:
 class Runner:
     """Steps of one implementation inside one check: the adapters from the suite's calls to each SPEC form.
 
-    ``lr``/``temperature``/``rng`` are fixed for a run, as an optimizer's hyper-parameters are. Torch
+    ``temperature``/``rng`` are fixed for a run, as an optimizer's hyper-parameters are; ``lr`` may be changed
+    between steps (a step-size schedule), and a torch optimizer sees it through its ``param_groups``. Torch
     optimizers are created on the first step and keep their state across steps (momentum would show); torch's
     generator is seeded from ``rng`` (the check's stream), so torch runs are reproducible too.
     """
@@ -281,6 +282,8 @@ class Runner:
                 kwargs["temperature"] = self.temperature
             self._optimizer = self.guard.call(self.impl.target, ([self._param],), kwargs, result_like=None,
                                               inputs={}, finite=False, context=self.context, returns_array=False)
+        for group in self._optimizer.param_groups:
+            group["lr"] = self.lr
         with torch.no_grad():
             self._param.copy_(torch.as_tensor(host_theta))
         self._param.grad = torch.tensor(to_numpy(grad), dtype=torch.float64)

@@ -68,6 +68,18 @@ _SIZES: dict[str, tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = {
     # networks per width: mean SE ~ 0.57/sqrt(n networks); slope SE ~ 0.02 at quick (300 networks)
     "lecture.ntk-limit": ({"networks": 300}, {"networks": 1200}, {"networks": 4000}),
     "lecture.ntk-hessian-scale": ({"networks": 4}, {"networks": 16}, {"networks": 48}),
+    # least-squares SDE models (seed 001, issue 4): each owner tunes its own line
+    "lsq-sde.model-moments": ({"draws": 20000}, {"draws": 80000}, {"draws": 320000}),
+    "lsq-sde.kernel-component-frozen": ({"chains": 1000}, {"chains": 4000}, {"chains": 16000}),
+    "lsq-sde.second-moment-ode": ({"chains": 10000}, {"chains": 40000}, {"chains": 160000}),
+    "lsq-sde.invariant-mean": ({"chains": 4000}, {"chains": 16000}, {"chains": 64000}),
+    "lsq-sde.noiseless-exponential": ({"chains": 4000}, {"chains": 16000}, {"chains": 64000}),
+    "lsq-sde.geometric-bm": ({"chains": 10000}, {"chains": 40000}, {"chains": 160000}),
+    "lsq-sde.wasserstein-rate": ({"chains": 4000}, {"chains": 16000}, {"chains": 64000}),
+    "lsq-sde.invariant-unique": ({"chains": 4000}, {"chains": 16000}, {"chains": 64000}),
+    "lsq-sde.heavy-tail": ({"chains": 20000}, {"chains": 100000}, {"chains": 400000}),
+    "lsq-sde.sde-vs-sgd-tail-mismatch": ({"chains": 20000}, {"chains": 100000}, {"chains": 400000}),
+    "lsq-sde.variance-reduction": ({"chains": 4000}, {"chains": 16000}, {"chains": 64000}),
 }
 
 _BUDGETS_S = {"quick": 120.0, "standard": 600.0, "thorough": 1800.0}

@@ -129,6 +129,21 @@ class StaleGradient:
 
 gd_stale_gradient = StaleGradient()
 
+
+class FrozenStepSize:
+    """Bug: keeps the first step size it is given and ignores a schedule (lr_k passed later is dropped)."""
+
+    def __init__(self) -> None:
+        self.first: tuple[tuple[int, ...], float] | None = None
+
+    def __call__(self, theta: np.ndarray, grad: np.ndarray, lr: float) -> np.ndarray:
+        if self.first is None or self.first[0] != theta.shape:
+            self.first = (theta.shape, lr)
+        return theta - self.first[1] * grad
+
+
+gd_frozen_lr = FrozenStepSize()
+
 # --- sde: fn(x, t, dt, drift, diffusion, dW) ---------------------------------------------------------------
 
 
@@ -174,6 +189,18 @@ def em_in_place(x: np.ndarray, t: float, dt: float, drift: Any, diffusion: Any, 
 def increments_rescaled(x: np.ndarray, t: float, dt: float, drift: Any, diffusion: Any, dW: np.ndarray) -> np.ndarray:
     """Bug: dW multiplied by sqrt(2) (a diffusion twice too large in variance)."""
     return x + dt * drift(x, t) + _diffuse(diffusion(x, t), math.sqrt(2.0) * dW)
+
+
+def isotropic_jitter(x: np.ndarray, t: float, dt: float, drift: Any, diffusion: Any, dW: np.ndarray) -> np.ndarray:
+    """Bug: Euler–Maruyama plus a small isotropic noise injection 1e-2 sqrt(dt) N(0, I) (SGLD-style "exploration")."""
+    jitter = np.random.default_rng(abs(hash((t, x.shape))) % 2**32).standard_normal(x.shape)
+    return x + dt * drift(x, t) + _diffuse(diffusion(x, t), dW) + 1e-2 * math.sqrt(dt) * jitter
+
+
+def own_noise(x: np.ndarray, t: float, dt: float, drift: Any, diffusion: Any, dW: np.ndarray) -> np.ndarray:
+    """Bug: ignores the supplied increments and draws its own N(0, dt) (right law, but no coupling to the path)."""
+    fresh = np.random.default_rng(abs(hash((t, float(x.sum())))) % 2**32).standard_normal(dW.shape)
+    return x + dt * drift(x, t) + _diffuse(diffusion(x, t), math.sqrt(dt) * fresh)
 
 
 # --- contract breaches (any family; written for sgd) ------------------------------------------------------
