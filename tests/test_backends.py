@@ -45,3 +45,19 @@ def test_reference_solvers_use_only_the_array_api() -> None:
     coarse = rng.coarsen(dW, 4)
     x_end = sde.integrate(sde.euler_maruyama, theta, lambda x, t: -x, lambda x, t: x[:, :, None], coarse, 0.25)
     assert x_end.shape == (2, 2)
+
+
+def test_least_squares_sde_models_use_only_the_array_api() -> None:
+    """The seed-001 models (structured noise, contract fields, EM step) on array-api-strict equal NumPy."""
+    xs = pytest.importorskip("array_api_strict")
+    from solvers.lsq_sde import PopulationSDE, TrainingSDE
+
+    generator = np.random.default_rng(1)
+    models = (TrainingSDE(generator.standard_normal((5, 3)), generator.standard_normal(5), 0.2),
+              PopulationSDE(np.array([[2.0, 0.5, 0.0], [0.5, 1.0, 0.1], [0.0, 0.1, 0.5]]), 0.7, 0.2))
+    for model in models:
+        theta = generator.standard_normal((4, 3))
+        dW = generator.standard_normal((4, model.brownian_dimension)) * 0.1
+        strict = model.step(xs.asarray(theta), 0.0, 0.01, xs.asarray(dW))
+        np.testing.assert_allclose(np.asarray(strict), model.step(theta, 0.0, 0.01, dW), rtol=1e-14)
+        np.testing.assert_allclose(np.asarray(model.diffusion(xs.asarray(theta))), model.diffusion(theta), rtol=1e-14)
