@@ -69,16 +69,35 @@ _SIZES: dict[str, tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = {
     "lecture.ntk-limit": ({"networks": 300}, {"networks": 1200}, {"networks": 4000}),
     "lecture.ntk-hessian-scale": ({"networks": 4}, {"networks": 16}, {"networks": 48}),
     # least-squares SDE models (seed 001, issue 4): each owner tunes its own line
+    # single-sample SGD increments per point (3 points per model): SE of a covariance entry ~1% of Sigma at quick;
+    # the uncentred covariance adds gamma^2 grad L grad L' (up to ~130 SE at the training points)
     "lsq-sde.model-moments": ({"draws": 20000}, {"draws": 80000}, {"draws": 320000}),
-    "lsq-sde.kernel-component-frozen": ({"chains": 1000}, {"chains": 4000}, {"chains": 16000}),
-    "lsq-sde.second-moment-ode": ({"chains": 10000}, {"chains": 40000}, {"chains": 160000}),
-    "lsq-sde.invariant-mean": ({"chains": 4000}, {"chains": 16000}, {"chains": 64000}),
-    "lsq-sde.noiseless-exponential": ({"chains": 4000}, {"chains": 16000}, {"chains": 64000}),
-    "lsq-sde.geometric-bm": ({"chains": 10000}, {"chains": 40000}, {"chains": 160000}),
-    "lsq-sde.wasserstein-rate": ({"chains": 4000}, {"chains": 16000}, {"chains": 64000}),
-    "lsq-sde.invariant-unique": ({"chains": 4000}, {"chains": 16000}, {"chains": 64000}),
-    "lsq-sde.heavy-tail": ({"chains": 20000}, {"chains": 100000}, {"chains": 400000}),
+    # the frozen Ker X component is exact (any chain count catches a jitter); chains only sharpen the Markov bound
+    "lsq-sde.kernel-component-frozen": ({"chains": 200}, {"chains": 1000}, {"chains": 4000}),
+    # quick: Stratonovich (Heun) drift moves m by ~12 SE, the doubled diffusion M by ~10 SE (threshold ~3.8); dt =
+    # 1e-3 keeps the EM bias < 0.25 SE at thorough (0.17)
+    "lsq-sde.second-moment-ode": ({"chains": 3000}, {"chains": 12000}, {"chains": 48000}),
+    # quick: Heun shifts the invariant mean by ~9 SE, the doubled diffusion M_inf by ~10 SE (threshold ~3.5);
+    # dt = 2e-3 keeps EM bias + transient < 0.25 SE at thorough (0.13)
+    "lsq-sde.invariant-mean": ({"chains": 1000}, {"chains": 4000}, {"chains": 16000}),
+    # chains per start (two starts): at quick the noise-free and Stratonovich curves sit > 6 and > 10 SE away;
+    # thorough stays at 8000 because dt = 1/400 keeps the exact EM bias < 0.25 SE only up to that size
+    "lsq-sde.noiseless-exponential": ({"chains": 2000}, {"chains": 4000}, {"chains": 8000}),
+    # KS of log|eta_T|: the Stratonovich law is shifted by 0.27 sd (KS distance ~0.1 vs 0.03 critical at quick)
+    "lsq-sde.geometric-bm": ({"chains": 4000}, {"chains": 16000}, {"chains": 64000}),
+    # coupled pairs: independent copies (own noise) never contract; noise-free / Stratonovich differences > 6 SE
+    # at quick; thorough 8000 is the size at which dt = 1/200 keeps the exact EM bias < 0.25 SE
+    "lsq-sde.wasserstein-rate": ({"chains": 2000}, {"chains": 4000}, {"chains": 8000}),
+    # chains per start (3 groups): decoupled or start-dependent noise misses eps by orders of magnitude at quick;
+    # the thorough size sets eps (a start effect below 0.01 SE there)
+    "lsq-sde.invariant-unique": ({"chains": 2000}, {"chains": 8000}, {"chains": 32000}),
+    # i.i.d. draws of delta_T (6000 EM steps each): at quick the KS distance to the Stratonovich law (0.024) is 1.6x
+    # the critical 0.015 and Hill (k = N/10, exact oracle) puts nu = 5 3.4 sd away (5.9 at standard, 10.8 at thorough)
+    "lsq-sde.heavy-tail": ({"chains": 20000}, {"chains": 60000}, {"chains": 200000}),
+    # SE of E delta^2 ~ 0.0026 at quick: the SDE value 1/6 and the lr x 1.1 value 0.234 sit ~13 SE from SGD's 0.2
     "lsq-sde.sde-vs-sgd-tail-mismatch": ({"chains": 20000}, {"chains": 100000}, {"chains": 400000}),
+    # independent chains per run (4 fixed steps, Polyak, decaying): per-chain time averages give a 0.2% SE on the
+    # stationary E|delta|^2 at quick, so lr x 1.1 sits > 60 SE away, hidden momentum > 300, a frozen schedule > 100
     "lsq-sde.variance-reduction": ({"chains": 4000}, {"chains": 16000}, {"chains": 64000}),
 }
 

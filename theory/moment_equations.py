@@ -169,3 +169,21 @@ class LinearMomentModel:
         """Minus the spectral abscissa of :meth:`second_moment_operator`: the exact exponential rate of
         E|delta_t|^2 (noiseless form) for generic starts on range U."""
         return float(-np.max(np.linalg.eigvals(self.second_moment_operator(basis)).real))
+
+
+def training_moment_model(features: np.ndarray, targets: np.ndarray, gamma: float,
+                          centre: np.ndarray) -> LinearMomentModel:
+    r"""The moment model of the training-loss SDE of :mod:`theory.lsq_sde` in :math:`\delta = \theta - \theta_c`
+    (``centre`` :math:`\theta_c`, any point): :math:`\nabla L(\theta_c + \delta) = H\delta + \nabla L(\theta_c)`,
+    so :math:`B = H = X^\top X/n`, :math:`c = -\nabla L(\theta_c)` (0 at :math:`\theta_{LS}`), and the affine factor
+    :math:`\sigma(\theta_c + \delta) = S_0 + \sum_k\delta_kS_k` with
+    :math:`S_0 = n^{-1/2}[r_ix_i - \nabla L(\theta_c)]_i` (:math:`r = X\theta_c - y`) and
+    :math:`S_k = n^{-1/2}[x_{ik}x_i - He_k]_i`. Plain arrays in, so theory does not import solvers."""
+    x = np.asarray(features, dtype=float)
+    n, d = x.shape
+    residuals = x @ np.asarray(centre, dtype=float) - np.asarray(targets, dtype=float)
+    gradient = x.T @ residuals / n
+    curvature = x.T @ x / n
+    offset = (residuals[None, :] * x.T - gradient[:, None]) / np.sqrt(n)
+    slopes = np.stack([(x[:, k][None, :] * x.T - curvature[:, k][:, None]) / np.sqrt(n) for k in range(d)])
+    return LinearMomentModel(curvature, -gradient, QuadraticCovariance.from_affine_factor(offset, slopes), gamma)

@@ -1,0 +1,440 @@
+r"""Claims on SGD for noisy least squares (family ``sgd``; seed 001, arXiv 2407.02322): a fixed step leaves an
+O(gamma) mean-square floor, Polyak averaging and decaying steps remove it.
+
+Problem: :math:`L(\theta) = \frac1{2n}\|X\theta - y\|^2`, X of size n x d with Ker X = {0} and y not in range X,
+:math:`\theta_{LS} = X^+y`, residuals :math:`r^* = X\theta_{LS} - y \ne 0`, :math:`H = X^\top X/n`. Single-sample SGD
+with replacement, :math:`\theta_{k+1} = \theta_k - \gamma_k g_{i_k}(\theta_k)`, :math:`g_i = x_i(x_i^\top\theta - y_i)`,
+:math:`i_k` uniform on {1..n}; the suite draws the sample, the implementation under test takes the step.
+
+Derivation of the exact oracles (:math:`\delta = \theta - \theta_{LS}`). Because :math:`X^\top r^* = 0`,
+:math:`E[g_i \mid \delta] = H\delta` exactly, so :math:`E[\delta_{k+1} \mid \delta_k] = A\delta_k`,
+:math:`A = I - \gamma H`, and with :math:`\Sigma(\theta) = \frac1n\sum_i r_i^2x_ix_i^\top - \nabla L\nabla L^\top`
+(the single-sample gradient covariance, quadratic in :math:`\delta`)
+
+.. math:: M_{k+1} = AM_kA + \gamma^2 E\Sigma(\delta_k),\qquad
+          E\Sigma = C_0 + T(M) - HMH + \tfrac2n\textstyle\sum_i r^*_i(x_i^\top m)x_ix_i^\top,
+
+:math:`C_0 = \frac1n\sum_i r_i^{*2}x_ix_i^\top`, :math:`T(M) = \frac1n\sum_i(x_i^\top Mx_i)x_ix_i^\top`
+(CLAIMS-DETAIL §5 4.3, §9.3). On :math:`z = (1, m, \mathrm{vec}M)` this is exactly one Euler–Maruyama step of the
+training-loss SDE's moment model with h = gamma and the model's gamma = gamma
+(:meth:`theory.moment_equations.LinearMomentModel.euler_maruyama_map`), a polynomial
+:math:`P(\gamma) = P_0 + \gamma P_1 + \gamma^2P_2`; the check first proves it by enumerating the n samples.
+
+1. Fixed step. The stationary second moment is the fixed point :math:`M_\infty(\gamma)` of the map. Writing
+   :math:`M = AMA + \gamma^2E\Sigma` as :math:`HM + MH - \gamma HMH = \gamma E\Sigma(M)` and letting
+   :math:`\gamma \to 0`: :math:`M_\infty(\gamma)/\gamma \to M_0`, :math:`HM_0 + M_0H = C_0`, and
+   :math:`M_0 \ne 0` because :math:`C_0 \ne 0` (y not in range X). So the mean-square distance
+   :math:`E\|\theta - \theta_{LS}\|^2 = \mathrm{tr}\,M_\infty(\gamma) = \gamma\,\mathrm{tr}M_0\,(1 + O(\gamma))`
+   is :math:`O(\gamma)` and does not vanish (the RMS distance is :math:`O(\sqrt\gamma)`): slope 1 in log-log.
+2. Polyak averaging. :math:`E[\delta_j\delta_i^\top] = A^{j-i}M_i` for i <= j (tower property), so for the average
+   :math:`\bar\delta_k` of k iterates of a stationary chain
+   :math:`E\|\bar\delta_k\|^2 = k^{-2}[k\,\mathrm{tr}M + 2\sum_{m=1}^{k-1}(k - m)\mathrm{tr}(A^mM)]`; summing the
+   geometric series, :math:`kE\|\bar\delta_k\|^2 \to \mathrm{tr}((2(\gamma H)^{-1} - I)M_\infty)
+   = \mathrm{tr}(H^{-1}E_\infty[\Sigma]H^{-1})` (by the fixed-point equation), which tends to the statistical optimum
+   :math:`\mathrm{tr}(H^{-1}C_0H^{-1})` as gamma -> 0: rate 1/k, slope -1 in log k. The oracle used is the same sum
+   with the exact non-stationary :math:`M_i` after burn-in (no approximation); the stationary form is compared too.
+3. Decaying steps :math:`\gamma_k = \gamma_0/(k + k_0)^q`, 1/2 < q < 1. :math:`M_k` is the product of the per-step
+   maps :math:`P(\gamma_k)` applied to the start. The quasi-static ansatz :math:`M_k = \gamma_kM_0 + o(\gamma_k)`
+   solves the recursion because :math:`\gamma_k - \gamma_{k+1} = O(\gamma_k/k) = o(\gamma_k^2)` (q < 1), and
+   :math:`\sum\gamma_k = \infty` forgets the start: :math:`E\|\theta_k - \theta_{LS}\|^2 \sim \gamma_k\mathrm{tr}M_0`,
+   slope -q in log k (the relative correction is :math:`O(k^{q-1})`, slow, so it is removed exactly before the fit).
+   q > 1/2 is Robbins–Monro's :math:`\sum\gamma_k^2 < \infty` (almost-sure convergence); the mean-square statement
+   needs only 0 < q < 1.
+
+Every Monte Carlo comparison is against the exact value of the very quantity estimated (time averages over windows
+of the exact :math:`\mathrm{tr}M_k`), over independent chains (i.i.d. draws, CLT). Hypothesis for the CLT:
+:math:`\gamma\max_i\|x_i\|^2 < 2` makes :math:`\|I - \gamma x_ix_i^\top\| \le 1` with strict contraction on average
+(Ker X = {0}): :math:`\max_{|u|=1}E\|(I - \gamma xx^\top)u\|^p \le \max_{|u|=1}E\|(I - \gamma xx^\top)u\|^2 < 1`
+for p >= 2, so by Minkowski the stationary law has all moments (the d-dimensional form of CLAIMS-DETAIL 4.8), in
+particular the 4th; at any finite k the iterates are even bounded.
+The slopes are GLS fits of log estimates from which the exact finite-gamma / finite-k factor
+(exact value / asymptotic law) has been divided out, so their predicted values (1, -1, -q) are exact.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+from scipy.linalg import solve_continuous_lyapunov
+
+from checks import stats
+from checks.claims import ClaimRun, claim
+from checks.impl import Guard, Runner
+from reports.model import Figure, Series
+from solvers import minibatch
+from solvers._xp import asarray, to_numpy
+from solvers.rng import generator
+from theory.moment_equations import LinearMomentModel, training_moment_model
+
+FEATURES = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [1.0, -1.0], [2.0, 0.5], [-0.5, 1.0], [1.5, -1.0],
+                     [0.5, 1.5]])
+TARGETS = np.array([1.0, -1.0, 0.5, 2.0, 1.0, 0.0, -0.5, 1.0])
+LARGEST_SQUARED_NORM = float(np.max(np.sum(FEATURES**2, axis=1)))  # 4.25: gamma < 2/4.25 keeps all moments finite
+GAMMAS = (0.025, 0.05, 0.1, 0.2)
+WINDOW_GAMMA_STEPS = 25.0  # per-chain time average over 25/gamma steps after burn-in
+BURN_IN_TOLERANCE = 1e-6  # burn-in: exact moments within 1e-6 (relative) of the fixed point
+POLYAK_GAMMA = 0.1
+POLYAK_KS = 4 ** np.arange(6)  # running averages of k = 1 .. 1024 iterates after burn-in
+DECAY = {"gamma0": 1.0, "k0": 10, "q": 2.0 / 3.0}
+DECAY_WINDOWS = [(2**j, 2 ** (j + 1)) for j in range(6, 11)]  # iterates k in [2^j, 2^(j+1)), up to 2047
+
+
+@dataclasses.dataclass(frozen=True)
+class SgdMoments:
+    r"""Exact moments :math:`z = (1, m, \mathrm{vec}M)` of :math:`\delta = \theta - \theta_{LS}` for single-sample
+    SGD on (``FEATURES``, ``TARGETS``): one step is :math:`z \mapsto P(\gamma)z`,
+    :math:`P(\gamma) = P_0 + \gamma P_1 + \gamma^2P_2`, the Euler–Maruyama map with h = gamma of the training-loss
+    moment model whose gamma is gamma (noise gamma * h = gamma^2), read off at gamma = 0, 1/2, 1 (exact: A = I -
+    gamma H is linear and the noise quadratic in gamma)."""
+
+    model: LinearMomentModel
+    centre: np.ndarray
+    coefficients: tuple[np.ndarray, np.ndarray, np.ndarray]
+
+    @classmethod
+    def of_problem(cls) -> SgdMoments:
+        centre = np.linalg.lstsq(FEATURES, TARGETS, rcond=None)[0]
+        model = training_moment_model(FEATURES, TARGETS, 1.0, centre)
+        p0, half, one = (dataclasses.replace(model, gamma=g).euler_maruyama_map(g) for g in (0.0, 0.5, 1.0))
+        p2 = 2.0 * (one - 2.0 * half + p0)
+        return cls(model, centre, (p0, one - p0 - p2, p2))
+
+    @property
+    def d(self) -> int:
+        return self.model.d
+
+    @property
+    def curvature(self) -> np.ndarray:
+        return self.model.drift_matrix
+
+    def step_map(self, gamma: float) -> np.ndarray:
+        p0, p1, p2 = self.coefficients
+        return p0 + gamma * p1 + gamma**2 * p2
+
+    def start(self, theta0: np.ndarray) -> np.ndarray:
+        delta = theta0 - self.centre
+        return np.concatenate([[1.0], delta, np.outer(delta, delta).reshape(-1)])
+
+    def path(self, z0: np.ndarray, steps: Sequence[float]) -> np.ndarray:
+        """z_0 .. z_K for the step sizes ``steps`` (length K): the product of the per-step maps, (K + 1, size)."""
+        p0, p1, p2 = self.coefficients
+        out = np.empty((len(steps) + 1, z0.size))
+        out[0] = z = z0
+        for k, g in enumerate(steps):
+            z = p0 @ z + g * (p1 @ z) + g * g * (p2 @ z)
+            out[k + 1] = z
+        return out
+
+    def second(self, z: np.ndarray) -> np.ndarray:
+        """M from moment vectors (..., size) -> (..., d, d)."""
+        return z[..., 1 + self.d:].reshape(*z.shape[:-1], self.d, self.d)
+
+    def trace(self, z: np.ndarray) -> np.ndarray:
+        """E|delta|^2 = tr M from moment vectors."""
+        return np.trace(self.second(z), axis1=-2, axis2=-1)
+
+    def fixed_point(self, gamma: float) -> np.ndarray:
+        """The stationary z = P(gamma) z (first entry 1)."""
+        p = self.step_map(gamma)
+        return np.concatenate([[1.0], np.linalg.solve(np.eye(p.shape[0] - 1) - p[1:, 1:], p[1:, 0])])
+
+    def small_step_limit(self) -> np.ndarray:
+        r""":math:`M_0 = \lim M_\infty(\gamma)/\gamma`: :math:`HM_0 + M_0H = C_0`,
+        :math:`C_0 = E\Sigma(\theta_{LS})` (the model's constant covariance term)."""
+        return solve_continuous_lyapunov(self.curvature, self.model.covariance.constant)
+
+    def polyak_constant(self, gamma: float) -> tuple[float, float]:
+        r""":math:`\lim_k kE|\bar\delta_k|^2 = \mathrm{tr}((2(\gamma H)^{-1} - I)M_\infty)` and the same number as
+        :math:`\mathrm{tr}(H^{-1}E_\infty[\Sigma]H^{-1})` (equal by the fixed-point equation)."""
+        m_inf = self.second(self.fixed_point(gamma))
+        inverse = np.linalg.inv(self.curvature)
+        geometric = float(np.trace((2 * inverse / gamma - np.eye(self.d)) @ m_inf))
+        noise = self.model.covariance.expectation(np.zeros(self.d), m_inf)
+        return geometric, float(np.trace(inverse @ noise @ inverse))
+
+
+def enumerated_step(delta: np.ndarray, gamma: float, centre: np.ndarray) -> np.ndarray:
+    """(E delta', vec E delta' delta'') for delta' = delta - gamma g_i(theta_LS + delta), by enumerating i."""
+    residuals = FEATURES @ (centre + delta) - TARGETS
+    after = delta[None, :] - gamma * residuals[:, None] * FEATURES
+    return np.concatenate([after.mean(axis=0), (after.T @ after).reshape(-1) / FEATURES.shape[0]])
+
+
+def polyak_exact(seconds: np.ndarray, a_matrix: np.ndarray, ks: np.ndarray) -> np.ndarray:
+    r""":math:`E|\bar\delta_k|^2` of the average of :math:`\delta_1..\delta_k` with exact :math:`M_j` (W, d, d) and
+    :math:`E[\delta_j \mid \delta_i] = A^{j-i}\delta_i`: :math:`k^{-2}[\sum_j\mathrm{tr}M_j + 2\sum_j\mathrm{tr}U_j]`,
+    :math:`U_j = \sum_{i<j}A^{j-i}M_i = A(U_{j-1} + M_{j-1})`."""
+    sums, total, u = np.empty(seconds.shape[0]), 0.0, np.zeros_like(seconds[0])
+    for j in range(seconds.shape[0]):
+        if j:
+            u = a_matrix @ (u + seconds[j - 1])
+        total += float(np.trace(seconds[j])) + 2.0 * float(np.trace(u))
+        sums[j] = total
+    return sums[ks - 1] / ks.astype(float) ** 2
+
+
+def polyak_stationary(second: np.ndarray, curvature: np.ndarray, gamma: float, ks: np.ndarray) -> np.ndarray:
+    r""":math:`k^{-2}[k\,\mathrm{tr}M + 2\sum_{m=1}^{k-1}(k - m)\mathrm{tr}(A^mM)]` on the eigenbasis of H
+    (:math:`a = 1 - \gamma h`): :math:`\sum_{m=1}^{k-1}(k-m)a^m = a[(k-1) - a(1 - a^{k-1})/(1-a)]/(1-a)`."""
+    values, vectors = np.linalg.eigh(curvature)
+    weights = np.diag(vectors.T @ second @ vectors)
+    a, k = 1.0 - gamma * values, ks.astype(float)
+    series = a * ((k[:, None] - 1) - a * (1 - a ** (k[:, None] - 1)) / (1 - a)) / (1 - a)
+    return (k * weights.sum() + 2.0 * (series @ weights)) / k**2
+
+
+@dataclasses.dataclass
+class Chains:
+    """Independent SGD chains from theta_0 = 0 through the implementation; the suite draws one sample per chain and
+    step (uniform, with replacement) from its own stream."""
+
+    impl: Guard
+    chains: int
+    seed: int
+    claim_id: str
+    xp: Any
+
+    def run(self, label: object, steps: Sequence[float], observe: Callable[[int, Any], None]) -> None:
+        """theta_k for the step sizes ``steps`` (runner.lr reassigned before each step); observe(k, delta_k)."""
+        xp, n = self.xp, FEATURES.shape[0]
+        features, targets = asarray(FEATURES, xp), asarray(TARGETS, xp)
+        centre = asarray(np.linalg.lstsq(FEATURES, TARGETS, rcond=None)[0], xp)
+        index_rng = generator(self.seed, self.claim_id, label)
+        runner = Runner(self.impl, lr=float(steps[0]), context=f"gamma max|x_i|^2 <= "
+                        f"{max(steps) * LARGEST_SQUARED_NORM:.3g} < 2: SGD is stable")
+        theta = asarray(np.zeros((self.chains, FEATURES.shape[1])), xp)
+        for k, step in enumerate(steps, start=1):
+            indices = minibatch.sample_indices(index_rng, self.chains, n, 1, replacement=True)
+            runner.lr = float(step)
+            theta = runner.step(theta, minibatch.least_squares_minibatch_gradient(theta, features, targets, indices))
+            observe(k, theta - centre)
+
+
+def _log_slope(what: str, estimate: np.ndarray, cov: np.ndarray, correction: np.ndarray, regressor: np.ndarray,
+               expected: float, level: float, test: str) -> tuple[stats.Decision, stats.LinearFit]:
+    """GLS of log(estimate / correction) on (1, regressor) with the delta-method covariance; test the slope."""
+    fit = stats.gls(np.column_stack([np.ones_like(regressor), regressor]), np.log(estimate / correction),
+                    cov / np.outer(estimate, estimate))
+    return stats.coefficient_test(what, fit, 1, expected, level, test=test), fit
+
+
+def _mean_and_cov(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean over independent chains (rows) and the covariance of that mean."""
+    return samples.mean(axis=0), np.atleast_2d(np.cov(samples.T)) / samples.shape[0]
+
+
+def _time_averages(chains: Chains, gamma: float, burn: int, window: int,
+                   ks: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """Fixed step gamma for burn + window steps. Per chain: the time average of |delta_k|^2 over k = burn+1 ..
+    burn+window and, if ``ks`` is given, |mean of delta_(burn+1) .. delta_(burn+j)|^2 at j in ``ks``."""
+    xp = chains.xp
+    total = xp.zeros(chains.chains, dtype=xp.float64)
+    running = xp.zeros((chains.chains, FEATURES.shape[1]), dtype=xp.float64)
+    marks = {} if ks is None else {int(k): i for i, k in enumerate(ks)}
+    averages: list[Any] = [None] * len(marks)
+
+    def observe(k: int, delta: Any) -> None:
+        nonlocal total, running
+        if k > burn:
+            total = total + xp.sum(delta * delta, axis=1)
+            if marks:
+                running = running + delta
+                if k - burn in marks:
+                    averages[marks[k - burn]] = xp.sum(running * running, axis=1) / float((k - burn) ** 2)
+
+    chains.run(("fixed", gamma), [gamma] * (burn + window), observe)
+    stacked = np.column_stack([to_numpy(a) for a in averages]) if marks else np.zeros((chains.chains, 0))
+    return to_numpy(total) / window, stacked
+
+
+def _fixed_steps(chains: Chains, moments: SgdMoments, level: float,
+                 claim: ClaimRun) -> tuple[list[stats.Decision], np.ndarray, int, np.ndarray]:
+    """Fixed steps: per-gamma time averages after burn-in vs the exact windowed tr M_k, and the slope 1. Returns the
+    decisions, and from the gamma = POLYAK_GAMMA chains the per-chain |running average|^2 at POLYAK_KS, the burn-in
+    and the exact M of the averaged iterates."""
+    d = moments.d
+    z0 = moments.start(np.zeros(d))
+    trace0 = float(np.trace(moments.small_step_limit()))
+    estimates, variances, exact, floors = [], [], [], []
+    polyak: tuple[np.ndarray, int, np.ndarray] = (np.zeros((0, 0)), 0, np.zeros((0, d, d)))
+    for gamma in GAMMAS:
+        stationary = moments.fixed_point(gamma)
+        floors.append(float(moments.trace(stationary)))
+        path = moments.path(z0, [gamma] * 4000)
+        gap = np.max(np.abs(path - stationary), axis=1) / floors[-1]
+        burn = int(np.argmax(gap < BURN_IN_TOLERANCE))
+        assert burn > 0 and gap[burn] < BURN_IN_TOLERANCE, "the exact transient did not decay within 4000 steps"
+        averaging = gamma == POLYAK_GAMMA
+        window = int(POLYAK_KS[-1]) if averaging else math.ceil(WINDOW_GAMMA_STEPS / gamma)
+        exact.append(float(moments.trace(path[burn + 1:burn + window + 1]).mean()))
+        per_chain, averages = _time_averages(chains, gamma, burn, window, POLYAK_KS if averaging else None)
+        estimates.append(float(per_chain.mean()))
+        variances.append(float(per_chain.var(ddof=1)) / chains.chains)
+        if averaging:
+            polyak = (averages, burn,
+                      moments.second(path[burn + 1:burn + window + 1]))
+    est, se, gammas = np.array(estimates), np.sqrt(variances), np.array(GAMMAS)
+    slope, fit = _log_slope(
+        "slope of log E|theta - theta_LS|^2 on log gamma (exact finite-gamma factor tr M / (gamma tr M_0) removed)",
+        est, np.diag(se**2), np.array(exact) / (gammas * trace0), np.log(gammas), 1.0, level,
+        test=f"GLS over gamma in {list(GAMMAS)}, delta-method variances, normal interval")
+    claim.figure(Figure(
+        title="Fixed-step SGD: stationary mean-square distance to theta_LS", xlabel="gamma",
+        ylabel="E|theta - theta_LS|^2", xscale="log", yscale="log",
+        series=[Series("implementation (per-chain time averages, 95% CI)", gammas.tolist(), est.tolist(),
+                       yerr=(1.96 * se).tolist()),
+                Series("exact tr M_inf(gamma)", gammas.tolist(), floors, style="line"),
+                Series(f"gamma tr M_0 (slope 1), tr M_0 = {trace0:.4g}", gammas.tolist(),
+                       (gammas * trace0).tolist(), style="dashed")],
+        caption=f"A floor of order gamma, not convergence: fitted slope {fit.coef[1]:.3f} ± {fit.se(1):.3f} after "
+                "the exact finite-gamma factor is divided out."))
+    decisions = [
+        stats.z_test("per-chain time average of |theta_k - theta_LS|^2 after burn-in, per gamma", est, se, exact,
+                     level, test=f"CLT over {chains.chains} independent chains per gamma (Bonferroni over "
+                                 f"{gammas.size}); exact windowed tr M_k from the moment recursion"),
+        slope]
+    return decisions, *polyak
+
+
+def _polyak(samples: np.ndarray, burn: int, seconds: np.ndarray, moments: SgdMoments, level: float,
+            claim: ClaimRun) -> list[stats.Decision]:
+    """Polyak averaging at POLYAK_GAMMA: z-tests against the exact sum, slope -1 in log k, exact constants."""
+    gamma, ks = POLYAK_GAMMA, POLYAK_KS.astype(float)
+    oracle = polyak_exact(seconds, np.eye(moments.d) - gamma * moments.curvature, POLYAK_KS)
+    stationary = polyak_stationary(moments.second(moments.fixed_point(gamma)), moments.curvature, gamma, POLYAK_KS)
+    constant, sandwich = moments.polyak_constant(gamma)
+    averaged, cov = _mean_and_cov(samples)
+    se = np.sqrt(np.diag(cov))
+    slope, fit = _log_slope(
+        "slope of log E|bar theta_k - theta_LS|^2 on log k (exact finite-k factor k E_k / lim k E_k removed)",
+        averaged, cov, ks * oracle / constant, np.log(ks), -1.0, level,
+        test=f"GLS over k = {POLYAK_KS.tolist()} with the chains' covariance (delta method), normal interval")
+    optimum = float(np.trace(np.linalg.inv(moments.curvature) @ moments.model.covariance.constant
+                             @ np.linalg.inv(moments.curvature)))
+    claim.figure(Figure(
+        title=f"Polyak averaging at gamma = {gamma}", xlabel="k (iterates averaged)",
+        ylabel="E|bar theta_k - theta_LS|^2", xscale="log", yscale="log",
+        series=[Series("implementation (95% CI)", ks.tolist(), averaged.tolist(), yerr=(1.96 * se).tolist()),
+                Series("exact", ks.tolist(), oracle.tolist(), style="line"),
+                Series("tr(H^-1 E_inf[Sigma] H^-1)/k (slope -1)", ks.tolist(), (constant / ks).tolist(),
+                       style="dashed"),
+                Series("no averaging: tr M_inf", ks.tolist(), [float(oracle[0])] * ks.size, style="dashed")],
+        caption=f"Averaging removes the floor at rate 1/k: fitted slope {fit.coef[1]:.3f} ± {fit.se(1):.3f}; "
+                f"k E_k -> {constant:.4g} (tr(H^-1 C_0 H^-1) = {optimum:.4g} as gamma -> 0)."))
+    return [
+        stats.identity("Polyak constant tr((2 (gamma H)^-1 - I) M_inf) vs tr(H^-1 E_inf[Sigma] H^-1)", constant,
+                       sandwich, rtol=1e-10, test="exact: the fixed-point equation"),
+        stats.identity(f"exact E|bar delta_k|^2 after burn-in ({burn} steps) vs the stationary formula, "
+                       f"k = {POLYAK_KS.tolist()}", oracle, stationary, rtol=1e-5,
+                       test="exact; burn-in transient < 1e-6 relative"),
+        stats.z_test(f"E|bar theta_k - theta_LS|^2, average of k iterates after burn-in, gamma = {gamma}",
+                     averaged, se, oracle, level,
+                     test=f"CLT over {samples.shape[0]} independent chains (Bonferroni over {ks.size} k); exact "
+                          "sum of A^(j-i) M_i"),
+        slope]
+
+
+def _decaying_steps(chains: Chains, moments: SgdMoments, level: float, claim: ClaimRun) -> list[stats.Decision]:
+    """Decaying steps: window averages vs the exact product of per-step maps, and the slope -q."""
+    gamma0, k0, q = DECAY["gamma0"], DECAY["k0"], DECAY["q"]
+    horizon = DECAY_WINDOWS[-1][1]
+    schedule = gamma0 / (np.arange(horizon) + k0) ** q  # gamma_k: the step from theta_k to theta_(k+1)
+    traces = moments.trace(moments.path(moments.start(np.zeros(moments.d)), schedule))
+    trace0 = float(np.trace(moments.small_step_limit()))
+    exact = np.array([traces[lo:hi].mean() for lo, hi in DECAY_WINDOWS])
+    window_gamma = np.array([schedule[lo - 1:hi - 1].mean() for lo, hi in DECAY_WINDOWS])  # steps that led there
+    window_k = (gamma0 / window_gamma) ** (1 / q) - k0  # gamma at k_bar = the window's mean step
+    xp = chains.xp
+    sums = [xp.zeros(chains.chains, dtype=xp.float64) for _ in DECAY_WINDOWS]
+
+    def observe(k: int, delta: Any) -> None:
+        for w, (lo, hi) in enumerate(DECAY_WINDOWS):
+            if lo <= k < hi:
+                sums[w] = sums[w] + xp.sum(delta * delta, axis=1)
+
+    chains.run("decaying", schedule[:horizon - 1], observe)
+    samples = np.column_stack([to_numpy(s) / (hi - lo) for s, (lo, hi) in zip(sums, DECAY_WINDOWS, strict=True)])
+    mean, cov = _mean_and_cov(samples)
+    se = np.sqrt(np.diag(cov))
+    slope, fit = _log_slope(
+        f"slope of log E|theta_k - theta_LS|^2 on log(k + k_0), q = {q:.4g} (exact factor / (gamma_k tr M_0) removed)",
+        mean, cov, exact / (window_gamma * trace0), np.log(window_k + k0), -q, level,
+        test=f"GLS over {len(DECAY_WINDOWS)} windows with the chains' covariance (delta method), normal interval")
+    centres = np.array([(lo + hi - 1) / 2 for lo, hi in DECAY_WINDOWS])
+    shown = np.unique(np.geomspace(1, horizon - 1, 80).astype(int))
+    start_floor = float(moments.trace(moments.fixed_point(float(schedule[0]))))
+    claim.figure(Figure(
+        title=f"Decaying steps gamma_k = {gamma0:g}/(k + {k0})^{q:.3g}", xlabel="k",
+        ylabel="E|theta_k - theta_LS|^2", xscale="log", yscale="log",
+        series=[Series("implementation, window averages (95% CI)", centres.tolist(), mean.tolist(),
+                       yerr=(1.96 * se).tolist()),
+                Series("exact (product of the per-step maps)", shown.tolist(), traces[shown].tolist(), style="line"),
+                Series("gamma_k tr M_0 (slope -q)", shown.tolist(), (schedule[shown] * trace0).tolist(),
+                       style="dashed"),
+                Series("floor of the fixed step gamma_0", shown.tolist(), [start_floor] * shown.size,
+                       style="dashed")],
+        caption=f"Decaying steps converge like gamma_k: fitted slope {fit.coef[1]:.3f} ± {fit.se(1):.3f} "
+                f"(predicted {-q:.3f}); exact / (gamma_k tr M_0) = {exact[-1] / (window_gamma[-1] * trace0):.3f} in "
+                "the last window, -> 1 like k^(q-1)."))
+    return [
+        stats.z_test("per-chain average of |theta_k - theta_LS|^2 over k in [2^j, 2^(j+1)), j = 6..10, decaying "
+                     "steps", mean, se, exact, level,
+                     test=f"CLT over {chains.chains} independent chains (Bonferroni over {len(DECAY_WINDOWS)} "
+                          "windows); exact product of the per-step moment maps"),
+        slope]
+
+
+@claim(
+    "lsq-sde.variance-reduction", family="sgd",
+    statement="Noisy regime (Ker X = {0}, y not in range X): single-sample SGD with a fixed step gamma stays O(gamma) "
+              "from theta_LS in mean square: its stationary E|theta - theta_LS|^2 is exactly tr M_inf(gamma), the "
+              "fixed point of M = (I - gamma H) M (I - gamma H) + gamma^2 E Sigma(M), with M_inf(gamma)/gamma -> M_0 "
+              "!= 0, H M_0 + M_0 H = C_0 (slope 1 in log gamma; RMS distance O(sqrt gamma)). Polyak averaging of k "
+              "stationary iterates converges: E|bar theta_k - theta_LS|^2 = k^-2 [k tr M + 2 sum_(m=1)^(k-1) (k - m) "
+              "tr((I - gamma H)^m M)] ~ tr(H^-1 E_inf[Sigma] H^-1)/k (slope -1 in log k). Decaying steps gamma_k = "
+              "gamma_0/(k + k_0)^q, 1/2 < q < 1, converge: E|theta_k - theta_LS|^2 is the product of the per-step "
+              "moment maps applied to the start and ~ gamma_k tr M_0 (slope -q in log k).",
+    hypotheses="X in R^(8 x 2) and y fixed (rows (1,0), (0,1), (1,1), (1,-1), (2,0.5), (-0.5,1), (1.5,-1), (0.5,1.5); "
+               "y = (1,-1,0.5,2,1,0,-0.5,1)): Ker X = {0}, |X theta_LS - y| = 2.38 > 0; one sample per step drawn "
+               "uniformly with replacement by the suite, the step taken by the implementation; chains independent "
+               "from theta_0 = 0. gamma max|x_i|^2 <= 0.92 < 2, so every moment of the stationary law is finite "
+               "(second-moment CLT honest). Fixed steps gamma in {0.025, 0.05, 0.1, 0.2}, burn-in from the exact "
+               "recursion (transient < 1e-6 relative), then per-chain time averages over 25/gamma steps; Polyak: "
+               "gamma = 0.1, running averages of k = 1, 4, ..., 1024 iterates after burn-in; decaying: gamma_0 = 1, "
+               "k_0 = 10, q = 2/3, 2047 steps, per-chain averages over k in [2^j, 2^(j+1)), j = 6..10.",
+    source="seed 001 (CLAIMS.md row lsq-sde.variance-reduction; no CLAIMS-DETAIL entry: derived in the check's "
+           "module docstring from the exact moment recursion of CLAIMS-DETAIL §5 4.3 and §9.3); Polyak & Juditsky "
+           "1992 (averaging); Dieuleveut, Durmus & Bach 2020 (constant-step SGD as a Markov chain); Robbins & Monro "
+           "1951 (decaying steps).",
+)
+def test_sgd_noise_floor_is_order_gamma_and_averaging_or_decaying_steps_remove_it(
+        impl: Guard, profile: Any, seed: int, xp: Any, claim: ClaimRun) -> None:
+    """Exact oracles first (the moment map by enumeration, the gamma -> 0 limit, the Polyak constant), then CLT
+    z-tests of time averages against the exact moment recursion and GLS slopes 1, -1, -q."""
+    moments = SgdMoments.of_problem()
+    chains = Chains(impl, profile.sizes(claim.claim.id)["chains"], seed, claim.claim.id, xp)
+    level = stats.split(claim.budget, 6)
+    states = np.random.default_rng(0).standard_normal((3, moments.d))
+    cases = [(gamma, delta) for gamma in (0.05, 0.3) for delta in states]
+    mapped = [(moments.step_map(g) @ moments.start(moments.centre + delta))[1:] for g, delta in cases]
+    enumerated = [enumerated_step(delta, g, moments.centre) for g, delta in cases]
+    trace0 = float(np.trace(moments.small_step_limit()))
+    tiny = 1e-6
+    decisions = [
+        stats.identity("one SGD step's conditional (E delta', E delta' delta'') by enumeration of the 8 samples vs "
+                       "the moment model's Euler–Maruyama map with h = gamma (gamma 0.05, 0.3; 3 states each)",
+                       np.array(mapped), np.array(enumerated), rtol=1e-12, atol=1e-13,
+                       test="exact enumeration, rtol 1e-12"),
+        stats.identity(f"tr M_inf(gamma)/gamma at gamma = 1e-6 vs tr M_0 = {trace0:.6g} (H M_0 + M_0 H = C_0; "
+                       "nonzero as y is not in range X)", float(moments.trace(moments.fixed_point(tiny))) / tiny,
+                       trace0, rtol=1e-5, test="exact fixed point vs Lyapunov solution; relative gap O(gamma)"),
+    ]
+    fixed, samples, burn, seconds = _fixed_steps(chains, moments, level, claim)
+    decisions += fixed
+    decisions += _polyak(samples, burn, seconds, moments, level, claim)
+    decisions += _decaying_steps(chains, moments, level, claim)
+    claim.verdict(*decisions)

@@ -1,0 +1,99 @@
+"""Power of the least-squares SDE moment checks (``checks/test_lsq_sde_moments.py``): each fails on its mutants and
+passes on the reference and a correct variant. ``sde`` claims run the mutants of ``tests/mutants.py`` through
+``--impl``; the ``reference`` claim ``lsq-sde.model-moments`` is run with the theory, or the solver's factor,
+replaced by the uncentred covariance (the known mistake: no -grad L grad L'). Runs at ``--profile quick``, seed 0.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+import pytest
+
+import checks.test_lsq_sde_moments  # noqa: F401  (shared with the in-process runs)
+from solvers.lsq_sde import PopulationSDE, TrainingSDE
+from tests.power import mutant, nodeid, run_check
+from theory import lsq_sde
+
+MODULE = "test_lsq_sde_moments.py"
+MODEL = "test_sde_models_have_the_moments_of_the_sgd_increment"
+KERNEL = "test_kernel_component_is_frozen_and_the_limit_depends_on_the_start"
+ODE = "test_second_moment_of_the_training_sde_solves_the_moment_ode"
+INVARIANT = "test_invariant_law_has_mean_theta_ls_and_the_stationary_covariance"
+
+CASES = [
+    # (check, mutants that must fail, correct variants that must pass)
+    (KERNEL, ["isotropic_jitter"], ["em_correct_variant"]),
+    (ODE, ["stochastic_heun", "increments_rescaled", "ignores_increments", "endpoint_diffusion"],
+     ["em_correct_variant"]),
+    (INVARIANT, ["stochastic_heun", "increments_rescaled", "ignores_increments", "endpoint_diffusion"],
+     ["em_correct_variant"]),
+]
+
+MUST_FAIL = [pytest.param(check, bug, id=f"{check}-{bug}") for check, bugs, _ in CASES for bug in bugs]
+MUST_PASS = [pytest.param(check, ok, id=f"{check}-{ok or 'reference'}")
+             for check, _, oks in CASES for ok in [None, *oks]]
+
+
+@pytest.mark.parametrize(("check", "bug"), MUST_FAIL)
+def test_lsq_moment_check_catches_mutant(pytester: pytest.Pytester, check: str, bug: str) -> None:
+    result = run_check(pytester, nodeid(MODULE, check), "--impl", mutant("sde", bug))
+    assert result["outcome"] in ("failed", "error"), result["message"]
+    assert result["message"].startswith(("FAILED ", "ERROR ")) and bug in result["message"]
+
+
+@pytest.mark.parametrize(("check", "variant"), MUST_PASS)
+def test_lsq_moment_check_passes_correct_implementation(pytester: pytest.Pytester, check: str,
+                                                       variant: str | None) -> None:
+    options = ["--impl", mutant("sde", variant)] if variant else []
+    result = run_check(pytester, nodeid(MODULE, check), *options)
+    assert result["outcome"] == "passed", result["message"]
+
+
+def test_model_moments_passes_on_the_derived_theory(pytester: pytest.Pytester) -> None:
+    assert run_check(pytester, nodeid(MODULE, MODEL))["outcome"] == "passed"
+
+
+def test_model_moments_catches_an_uncentred_covariance_in_the_theory(pytester: pytest.Pytester,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Mutant: the training model's Sigma is the uncentred second moment (1/n) sum g_i g_i' (no -grad L grad L')."""
+    original = lsq_sde.training_model
+
+    def uncentred(n: int, d: int) -> lsq_sde.TrainingModel:
+        model = original(n, d)
+        return dataclasses.replace(model, covariance=model.covariance + model.gradient * model.gradient.T)
+
+    monkeypatch.setattr(lsq_sde, "training_model", uncentred)
+    result = run_check(pytester, nodeid(MODULE, MODEL))
+    assert result["outcome"] == "failed" and "sigma sigma' - Sigma" in result["message"], result["message"]
+
+
+def _uncentred_training_diffusion(self: TrainingSDE, theta: Any, t: float = 0.0) -> Any:
+    """Mutant factor: n^-1/2 [r_i x_i] (the uncentred square root, sigma sigma' = (1/n) sum g_i g_i')."""
+    r = self.residuals(theta)
+    return (self.gamma / self.n) ** 0.5 * np.transpose(r[:, :, None] * self.features[None, :, :], (0, 2, 1))
+
+
+def _uncentred_population_diffusion(self: PopulationSDE, delta: Any, t: float = 0.0) -> Any:
+    """Mutant factor: first column sqrt(2) H delta (covariance E g g' = Sigma + H delta delta' H, uncentred)."""
+    h_delta = delta @ self.curvature
+    scale = np.sqrt(np.sum(delta * h_delta, axis=1, keepdims=True) + self.label_noise**2)
+    root = np.linalg.cholesky(self.curvature)
+    return self.gamma**0.5 * np.concatenate([np.sqrt(2.0) * h_delta[:, :, None], scale[:, :, None] * root[None]],
+                                            axis=2)
+
+
+@pytest.mark.parametrize(("model", "factor", "where"), [
+    (TrainingSDE, _uncentred_training_diffusion, "training"),
+    (PopulationSDE, _uncentred_population_diffusion, "population"),
+])
+def test_model_moments_catches_an_uncentred_factor_in_the_solver(pytester: pytest.Pytester,
+                                                                  monkeypatch: pytest.MonkeyPatch, model: type,
+                                                                  factor: Any, where: str) -> None:
+    """The SGD increments' covariance (and the symbolic covariance) reject a solver whose factor is uncentred."""
+    monkeypatch.setattr(model, "diffusion", factor)
+    result = run_check(pytester, nodeid(MODULE, MODEL))
+    assert result["outcome"] == "failed", result["message"]
+    assert f"Cov(increment) vs gamma x diffusion diffusion' ({where}" in result["message"], result["message"]
