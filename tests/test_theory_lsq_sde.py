@@ -8,7 +8,7 @@ import pytest
 from solvers import sde
 from solvers.lsq_sde import PopulationSDE, TrainingSDE, online_gradients
 from theory import lsq_sde, numeric
-from theory.moment_equations import LinearMomentModel, QuadraticCovariance
+from theory.moment_equations import LinearMomentModel, QuadraticCovariance, training_moment_model
 
 
 @pytest.mark.parametrize(("n", "d"), [(2, 1), (3, 2), (4, 3)])
@@ -85,6 +85,21 @@ def _moment_model(model: TrainingSDE) -> tuple[LinearMomentModel, np.ndarray]:
     h = model.features.T @ model.features / model.n
     return LinearMomentModel(h, np.zeros(model.d), QuadraticCovariance.from_affine_factor(offset, slopes),
                              model.gamma), centre
+
+
+def test_training_moment_model_is_the_solver_factor_read_off() -> None:
+    """theory's closed-form coefficients equal those read from the solver's factor, around any centre."""
+    model = _training_problem()
+    centre = model.minimiser() + np.array([0.3, -0.2, 0.1])
+    closed = training_moment_model(model.features, model.targets, model.gamma, centre)
+    offset = model.diffusion(centre[None])[0] / np.sqrt(model.gamma)
+    slopes = np.stack([model.diffusion((centre + e)[None])[0] / np.sqrt(model.gamma) - offset
+                       for e in np.eye(model.d)])
+    read = QuadraticCovariance.from_affine_factor(offset, slopes)
+    for got, want in zip((closed.covariance.constant, closed.covariance.linear, closed.covariance.quadratic),
+                         (read.constant, read.linear, read.quadratic), strict=True):
+        np.testing.assert_allclose(got, want, atol=1e-12)
+    np.testing.assert_allclose(closed.drift_offset, model.drift(centre[None])[0], atol=1e-12)
 
 
 def test_polarisation_recovers_the_affine_factor_coefficients() -> None:
