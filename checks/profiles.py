@@ -90,7 +90,7 @@ _SIZES: dict[str, tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = {
     "lsq-sde.wasserstein-rate": ({"chains": 2000}, {"chains": 4000}, {"chains": 8000}),
     # chains per start (3 groups): decoupled or start-dependent noise misses eps by orders of magnitude at quick;
     # the thorough size sets eps (a start effect below 0.01 SE there)
-    "lsq-sde.invariant-unique": ({"chains": 2000}, {"chains": 8000}, {"chains": 32000}),
+    "lsq-sde.invariant-unique": ({"chains": 2000}, {"chains": 4000}, {"chains": 32000}),
     # i.i.d. draws of delta_T (6000 EM steps each): at quick the KS distance to the Stratonovich law (0.024) is 1.6x
     # the critical 0.015 and Hill (k = N/10, exact oracle) puts nu = 5 3.4 sd away (5.9 at standard, 10.8 at thorough)
     "lsq-sde.heavy-tail": ({"chains": 20000}, {"chains": 60000}, {"chains": 200000}),

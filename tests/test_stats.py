@@ -123,3 +123,20 @@ def test_verdict_message_follows_the_grammar() -> None:
     assert "Var_inf[theta_i] = 0.5 (99.9% CI" in message and "theory 1; observed/theory = 0.5" in message
     assert "reproduce: pytest checks/test_demo.py::test_demo --impl sgd=mylib:step --seed 5" in message
     assert run.claim_p_value() == pytest.approx(min(1.0, bad.p_value))
+
+
+def test_two_sample_ks_accepts_one_law_and_rejects_a_shift() -> None:
+    rng = np.random.default_rng(7)
+    same = stats.two_sample_ks("same", rng.standard_normal((2000, 3)), rng.standard_normal((2000, 3)), 1e-3)
+    shifted = stats.two_sample_ks("shift", rng.standard_normal((2000, 3)),
+                                  rng.standard_normal((2000, 3)) + [0.0, 0.3, 0.0], 1e-3)
+    assert same.passed and not shifted.passed and shifted.details["worst_coordinate"] == 1
+
+
+def test_sandwich_fit_propagates_the_covariance_of_y() -> None:
+    design = np.column_stack([np.ones(4), np.arange(4.0)])
+    cov = np.diag([1.0, 2.0, 3.0, 4.0])
+    fit = stats.sandwich_fit(design, 1.0 + 2.0 * np.arange(4.0), cov)
+    a = np.linalg.solve(design.T @ design, design.T)
+    np.testing.assert_allclose(fit.coef, [1.0, 2.0], atol=1e-12)
+    np.testing.assert_allclose(fit.cov, a @ cov @ a.T, atol=1e-12)
