@@ -177,7 +177,8 @@ def _result(run: ClaimRun, report: pytest.TestReport, call: pytest.CallInfo[None
         message=message, statistic=head.statistic if head else None, p_value=run.claim_p_value(),
         measured=head.measured if head else None, predicted=head.predicted if head else None,
         budget=run.budget, statement=run.claim.statement, hypotheses=run.claim.hypotheses,
-        source=run.claim.source, seed_wording=run.claim.seed_wording, nodeid=run.nodeid, seed=run.seed,
+        source=run.claim.source, seed_wording=run.claim.seed_wording,
+        power=profiles.get(run.profile).power(run.claim.id), nodeid=run.nodeid, seed=run.seed,
         profile=run.profile, backend=run.backend, duration_s=round(report.duration, 3),
         decisions=[asdict(d) for d in run.decisions], figures=list(run.figures))
 

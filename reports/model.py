@@ -59,6 +59,7 @@ class ClaimResult:
     hypotheses: str = ""
     source: str = ""
     seed_wording: str = ""
+    power: str = ""
     nodeid: str = ""
     seed: int | None = None
     profile: str = ""

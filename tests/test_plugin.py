@@ -78,3 +78,9 @@ def test_same_seed_gives_identical_verdicts_and_statistics(pytester: pytest.Pyte
     keys = ("outcome", "statistic", "p_value", "measured", "decisions")
     assert {k: first[k] for k in keys} == {k: second[k] for k in keys}
     assert run_check(pytester, node, "--seed", "4")["statistic"] != first["statistic"]
+
+
+def test_results_carry_what_the_profiles_buy(pytester: pytest.Pytester) -> None:
+    node = nodeid("test_lsq_sde_moments.py", "test_kernel_component_is_frozen_and_the_limit_depends_on_the_start")
+    record = run_check(pytester, node)
+    assert record["outcome"] == "passed" and "exact at every profile" in record["power"]

@@ -43,6 +43,7 @@ def synthetic_report() -> Report:
         claim="sgld.time-scale", family="sgld", implementation="reference", outcome="passed",
         statistic=1.234567, p_value=0.4321, measured=1.01, predicted=1.0, duration_s=0.8123,
         statement="One SGLD step covers time lr.", hypotheses="L = x^2 / 2.", source="seed 002",
+        power="quick: a noise-scale bug sits 25 SE away",
         nodeid="checks/test_sgld.py::test_time_scale[reference]", figures=[_loglog()],
         decisions=[{"what": "slope", "test": "z-test", "level": 1e-3, "passed": True, "statistic": 1.234567,
                     "p_value": 0.4321, "measured": 1.01, "predicted": 1.0, "interval": [0.95, 1.07],
@@ -87,6 +88,10 @@ def test_figures_and_seed_wording(html: str) -> None:
     assert "<?xml" not in html and "<!DOCTYPE svg" not in html
     assert "The seed's wording" in html
     assert "The lecture calls the PDE &#39;Feynman–Kac&#39;; it is the Fokker–Planck equation." in html
+
+
+def test_power_by_profile_is_shown(html: str) -> None:
+    assert "Power by profile" in html and "quick: a noise-scale bug sits 25 SE away (this run: quick)" in html
 
 
 def test_text_is_escaped(html: str) -> None:
