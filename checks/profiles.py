@@ -103,6 +103,16 @@ _SIZES: dict[str, tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = {
     # independent chains per run (4 fixed steps, Polyak, decaying): per-chain time averages give a 0.2% SE on the
     # stationary E|delta|^2 at quick, so lr x 1.1 sits > 60 SE away, hidden momentum > 300, a frozen schedule > 100
     "lsq-sde.variance-reduction": ({"chains": 4000}, {"chains": 16000}, {"chains": 64000}),
+    # local Lojasiewicz SGD (seed 003) and lazy SGLD (seed 000), issue 6: each owner tunes its own line
+    "lojasiewicz.contraction": ({"chains": 20000}, {"chains": 100000}, {"chains": 400000}),
+    "lojasiewicz.stay-in-ball": ({"chains": 10000}, {"chains": 40000}, {"chains": 160000}),
+    "lojasiewicz.global-min": ({"chains": 2000}, {"chains": 8000}, {"chains": 32000}),
+    "lojasiewicz.bounded-noise-negative": ({"chains": 4000}, {"chains": 16000}, {"chains": 64000}),
+    "sgld-lazy.model": ({"examples": 4}, {"examples": 10}, {"examples": 25}),
+    "sgld-lazy.stay-near-init": ({"chains": 200}, {"chains": 800}, {"chains": 3200}),
+    "sgld-lazy.ntk-eigenvalue": ({"chains": 200}, {"chains": 800}, {"chains": 3200}),
+    "sgld-lazy.exponential-loss": ({"chains": 10000}, {"chains": 40000}, {"chains": 160000}),
+    "sgld-lazy.ntk-init-positive": ({"networks": 200}, {"networks": 800}, {"networks": 3200}),
 }
 
 #: what each profile buys, shown in the report beside the check (measured against the check's mutants at quick)
