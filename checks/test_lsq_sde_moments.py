@@ -10,7 +10,8 @@ Training-loss model (:mod:`theory.lsq_sde`, :mod:`solvers.lsq_sde`), Itô, time 
 Around a centre :math:`\theta_c` the drift is linear and :math:`\sigma\sigma^\top` quadratic in
 :math:`\delta = \theta - \theta_c`, so the first and second moments solve a closed linear ODE
 (:class:`theory.moment_equations.LinearMomentModel`, built by :func:`~theory.moment_equations.training_moment_model`);
-so do the moments of every degree p (:func:`moment_block`), which is how the critical moment is located in d > 1.
+so do the moments of every degree p (:func:`theory.moment_equations.moment_block`), which is how the critical
+moment is located in d > 1.
 
 The ``sde`` checks run the implementation under test on the model's drift/diffusion fields with increments supplied
 by the suite. Each problem's data are fixed (drawn once from the claim's "data" stream at seed 0, so that the
@@ -21,7 +22,6 @@ statements were not available (CLAIMS-DETAIL §5): what is checked is the catalo
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import math
 from collections.abc import Callable
 from typing import Any
@@ -39,7 +39,7 @@ from solvers._xp import asarray, to_numpy
 from solvers.lsq_sde import PopulationSDE, TrainingSDE, online_gradients
 from solvers.rng import brownian_increments, generator
 from theory import lsq_sde
-from theory.moment_equations import LinearMomentModel, training_moment_model
+from theory.moment_equations import LinearMomentModel, moment_abscissae, training_moment_model
 
 DATA_SEED = 0  #: the problems are fixed; --seed moves the noise only
 NOISE_BLOCK = 200_000  #: chain-steps of Brownian increments drawn at once (memory stays bounded at any profile)
@@ -73,47 +73,6 @@ def moment_entries(delta: np.ndarray) -> np.ndarray:
     r"""Per chain: :math:`\delta_i` and the distinct :math:`\delta_i\delta_j` (i <= j), shape (chains, d + d(d+1)/2)."""
     upper = np.triu_indices(delta.shape[1])
     return np.column_stack([delta, (delta[:, :, None] * delta[:, None, :])[:, upper[0], upper[1]]])
-
-
-def _symmetric_basis(d: int, degree: int) -> np.ndarray:
-    """Orthonormal basis (columns) of the symmetric tensors of order ``degree`` on R^d, one column per monomial."""
-    orbits: dict[tuple[int, ...], list[int]] = {}
-    for flat, index in enumerate(itertools.product(range(d), repeat=degree)):
-        orbits.setdefault(tuple(sorted(index)), []).append(flat)
-    basis = np.zeros((d**degree, len(orbits)))
-    for j, members in enumerate(orbits.values()):
-        basis[members, j] = 1 / math.sqrt(len(members))
-    return basis
-
-
-def moment_block(model: LinearMomentModel, degree: int) -> np.ndarray:
-    r"""The top-degree block of the generator on homogeneous polynomials of degree p, in an orthonormal basis.
-
-    For :math:`f = \langle F, \delta^{\otimes p}\rangle` (F symmetric) Itô's generator
-    :math:`\mathcal Lf = (c - B\delta)\cdot\nabla f + \frac\gamma2\mathrm{tr}(\Sigma(\delta)\nabla^2f)` maps degree p to
-    degree <= p; its degree-p part is
-    :math:`-p\,F(\delta^{p-1}, B\delta) + \frac{\gamma p(p-1)}{2}\sum_{kl}\delta_k\delta_l\,
-    \langle F(\delta^{p-2},\cdot,\cdot), A_2^{(kl)}\rangle`. The moments of degree <= p solve a block-triangular
-    linear ODE whose diagonal blocks are these (transposed), so every moment of order <= p of the invariant law is
-    finite when all blocks up to p are stable: the critical moment then exceeds p. In 1-D the block is the number
-    :math:`-ph + \gamma p(p-1)v/2`, negative iff :math:`p < 1 + 2h/(\gamma v)` (CLAIMS-DETAIL 4.7); for p = 2 it is the
-    adjoint of :meth:`LinearMomentModel.second_moment_operator` on symmetric matrices."""
-    d, b, quadratic = model.d, model.drift_matrix, model.covariance.quadratic
-    basis = _symmetric_basis(d, degree)
-    images = []
-    for j in range(basis.shape[1]):
-        f = basis[:, j].reshape((d,) * degree)
-        image = -degree * np.tensordot(f, b, axes=([degree - 1], [0]))
-        if degree >= 2:
-            image = image + 0.5 * model.gamma * degree * (degree - 1) * np.tensordot(
-                f, quadratic, axes=([degree - 2, degree - 1], [2, 3]))
-        images.append(image.reshape(-1))
-    return basis.T @ np.array(images).T
-
-
-def moment_abscissae(model: LinearMomentModel, degrees: range) -> np.ndarray:
-    """Spectral abscissa (largest real part of an eigenvalue) of each degree's block."""
-    return np.array([float(np.max(np.linalg.eigvals(moment_block(model, p)).real)) for p in degrees])
 
 
 def sgd_moment_map(features: np.ndarray, targets: np.ndarray, gamma: float, centre: np.ndarray) -> np.ndarray:

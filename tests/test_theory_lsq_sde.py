@@ -8,7 +8,14 @@ import pytest
 from solvers import sde
 from solvers.lsq_sde import PopulationSDE, TrainingSDE, online_gradients
 from theory import lsq_sde, numeric
-from theory.moment_equations import LinearMomentModel, QuadraticCovariance, training_moment_model
+from theory.moment_equations import (
+    LinearMomentModel,
+    QuadraticCovariance,
+    moment_abscissae,
+    moment_block,
+    symmetric_basis,
+    training_moment_model,
+)
 
 
 @pytest.mark.parametrize(("n", "d"), [(2, 1), (3, 2), (4, 3)])
@@ -161,3 +168,23 @@ def test_stationary_moments_are_the_fixed_point() -> None:
     z = np.concatenate([[1.0], m, second.reshape(-1)])
     np.testing.assert_allclose(g @ z, 0, atol=1e-12)
     assert np.linalg.eigvalsh(second).min() > 0
+
+
+def test_degree_blocks_reduce_to_the_one_dimensional_rates_and_the_second_moment_operator() -> None:
+    """Degree-p block in 1-D: -p h + gamma p (p - 1) v / 2 (CLAIMS-DETAIL 4.7); degree 2 in d dims: the adjoint of
+    the second-moment operator on symmetric matrices (same spectrum)."""
+    h, v, gamma = 2.5, 2.25, 0.5
+    one_d = LinearMomentModel(np.array([[h]]), np.zeros(1),
+                              QuadraticCovariance(np.zeros((1, 1)), np.zeros((1, 1, 1)), np.full((1, 1, 1, 1), v)),
+                              gamma)
+    for p in range(1, 7):
+        np.testing.assert_allclose(moment_block(one_d, p), [[-p * h + gamma * p * (p - 1) * v / 2]], atol=1e-12)
+    model, _ = _moment_model(_training_problem())
+    noiseless = LinearMomentModel(model.drift_matrix, model.drift_offset,
+                                  QuadraticCovariance(0 * model.covariance.constant, 0 * model.covariance.linear,
+                                                      model.covariance.quadratic), model.gamma)
+    block = np.sort(np.linalg.eigvals(moment_block(noiseless, 2)).real)
+    basis = symmetric_basis(3, 2)
+    operator = basis.T @ noiseless.second_moment_operator() @ basis
+    np.testing.assert_allclose(block, np.sort(np.linalg.eigvals(operator).real), atol=1e-10)
+    assert moment_abscissae(model, range(1, 3)).max() < 0

@@ -18,6 +18,8 @@ least-squares SDE models of seed 001 (CLAIMS-DETAIL §5 4.3, §9.3), whose covar
 
 from __future__ import annotations
 
+import itertools
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -187,3 +189,44 @@ def training_moment_model(features: np.ndarray, targets: np.ndarray, gamma: floa
     offset = (residuals[None, :] * x.T - gradient[:, None]) / np.sqrt(n)
     slopes = np.stack([(x[:, k][None, :] * x.T - curvature[:, k][:, None]) / np.sqrt(n) for k in range(d)])
     return LinearMomentModel(curvature, -gradient, QuadraticCovariance.from_affine_factor(offset, slopes), gamma)
+
+
+def symmetric_basis(d: int, degree: int) -> np.ndarray:
+    """Orthonormal basis (columns) of the symmetric tensors of order ``degree`` on R^d, one column per monomial."""
+    orbits: dict[tuple[int, ...], list[int]] = {}
+    for flat, index in enumerate(itertools.product(range(d), repeat=degree)):
+        orbits.setdefault(tuple(sorted(index)), []).append(flat)
+    basis = np.zeros((d**degree, len(orbits)))
+    for j, members in enumerate(orbits.values()):
+        basis[members, j] = 1 / math.sqrt(len(members))
+    return basis
+
+
+def moment_block(model: LinearMomentModel, degree: int) -> np.ndarray:
+    r"""The top-degree block of the generator on homogeneous polynomials of degree p, in an orthonormal basis.
+
+    For :math:`f = \langle F, \delta^{\otimes p}\rangle` (F symmetric) Itô's generator
+    :math:`\mathcal Lf = (c - B\delta)\cdot\nabla f + \frac\gamma2\mathrm{tr}(\Sigma(\delta)\nabla^2f)` maps degree p to
+    degree <= p; its degree-p part is
+    :math:`-p\,F(\delta^{p-1}, B\delta) + \frac{\gamma p(p-1)}{2}\sum_{kl}\delta_k\delta_l\,
+    \langle F(\delta^{p-2},\cdot,\cdot), A_2^{(kl)}\rangle`. The moments of degree <= p solve a block-triangular
+    linear ODE whose diagonal blocks are these (transposed), so every moment of order <= p of the invariant law is
+    finite when all blocks up to p are stable: the critical moment then exceeds p. In 1-D the block is the number
+    :math:`-ph + \gamma p(p-1)v/2`, negative iff :math:`p < 1 + 2h/(\gamma v)` (CLAIMS-DETAIL 4.7); for p = 2 it is the
+    adjoint of :meth:`LinearMomentModel.second_moment_operator` on symmetric matrices."""
+    d, b, quadratic = model.d, model.drift_matrix, model.covariance.quadratic
+    basis = symmetric_basis(d, degree)
+    images = []
+    for j in range(basis.shape[1]):
+        f = basis[:, j].reshape((d,) * degree)
+        image = -degree * np.tensordot(f, b, axes=([degree - 1], [0]))
+        if degree >= 2:
+            image = image + 0.5 * model.gamma * degree * (degree - 1) * np.tensordot(
+                f, quadratic, axes=([degree - 2, degree - 1], [2, 3]))
+        images.append(image.reshape(-1))
+    return basis.T @ np.array(images).T
+
+
+def moment_abscissae(model: LinearMomentModel, degrees: range) -> np.ndarray:
+    """Spectral abscissa (largest real part of an eigenvalue) of each degree's block."""
+    return np.array([float(np.max(np.linalg.eigvals(moment_block(model, p)).real)) for p in degrees])
