@@ -49,7 +49,7 @@ def ring(theta: Any) -> tuple[Any, Any]:
 
 
 def machine_learning_gradient(grad: Any, loss: Any, sigma: float, z: Any) -> Any:
-    r""":math:`\nabla F + \sqrt{\sigma F}\,Z` for a batch: ``grad`` and ``z`` ``(chains, d)``, ``loss`` ``(chains,)``."""
+    r""":math:`\nabla F + \sqrt{\sigma F}\,Z` for a batch: ``grad``, ``z`` ``(chains, d)``; ``loss`` ``(chains,)``."""
     xp = namespace(grad)
     return grad + xp.sqrt(sigma * loss)[:, None] * z
 

@@ -1,0 +1,109 @@
+"""Power of the local-Łojasiewicz checks (seed 003, family ``sgd``), at ``--profile quick``, seed 0.
+
+Update-rule bugs are implementations under test (``--impl sgd=...``: tests/mutants.py and
+tests/mutants_lojasiewicz.py, each bug stated in its docstring); each check must fail on its list and pass on the
+reference and a correct variant. Mistakes of the noisy-gradient oracle or of the theory (Z ~ N(0, I_d), noise
+sigma F Z, bounded noise in place of machine-learning noise, a wrong schedule, a wrong moment map) are not update
+rules: they are monkeypatched into the modules the in-process runs share, as tests/test_power_reference.py does.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sympy as sp
+
+import checks.test_lojasiewicz  # noqa: F401  (shared with the in-process runs)
+from solvers import ml_noise
+from tests.power import mutant, nodeid, run_check
+from theory import lojasiewicz
+from theory.symbols import eta, sigma
+
+LOCAL = Path(__file__).resolve().parent / "mutants_lojasiewicz.py"
+CHECKS = {
+    "contraction": nodeid("test_lojasiewicz.py", "test_machine_learning_noise_contracts_the_loss_by_rho_per_step"),
+    "stay-in-ball": nodeid("test_lojasiewicz.py", "test_trajectory_stays_in_the_ball_with_the_derived_probability"),
+    "global-min": nodeid("test_lojasiewicz.py", "test_surviving_chains_reach_a_global_minimum_at_rate_rho"),
+    "bounded-noise": nodeid("test_lojasiewicz.py",
+                            "test_bounded_noise_with_robbins_monro_steps_decays_only_algebraically"),
+}
+MUST_FAIL = {
+    "contraction": ["gd_lr_times_1_1", "gd_hidden_momentum", "gd_half_step", "gd_stale_gradient", "sgd_clipped",
+                    "sgd_sign"],
+    "stay-in-ball": ["gd_hidden_momentum", "gd_stale_gradient", "sgd_lr_times_2", "sgd_sign"],
+    "global-min": ["gd_weight_decay", "sgd_sign"],
+    "bounded-noise": ["gd_frozen_lr", "gd_lr_times_1_1", "gd_hidden_momentum", "gd_half_step", "sgd_clipped"],
+}
+
+
+def _spec(name: str) -> str:
+    """``--impl`` value: a mutant of tests/mutants_lojasiewicz.py if defined there, else of tests/mutants.py."""
+    return f"sgd={LOCAL}:{name}" if name.startswith("sgd_") else mutant("sgd", name)
+
+
+@pytest.mark.parametrize(("check", "bug"), [(c, b) for c, bugs in MUST_FAIL.items() for b in bugs])
+def test_lojasiewicz_check_catches_update_rule_mutant(pytester: pytest.Pytester, check: str, bug: str) -> None:
+    result = run_check(pytester, CHECKS[check], "--impl", _spec(bug))
+    assert result["outcome"] in ("failed", "error"), result["message"]
+    assert result["message"].startswith(("FAILED ", "ERROR ")) and bug in result["message"]
+
+
+@pytest.mark.parametrize("check", list(CHECKS))
+@pytest.mark.parametrize("variant", [None, "gd_correct_variant"], ids=lambda v: v or "reference")
+def test_lojasiewicz_check_passes_correct_sgd(pytester: pytest.Pytester, check: str, variant: str | None) -> None:
+    options = ("--impl", mutant("sgd", variant)) if variant else ()
+    result = run_check(pytester, CHECKS[check], *options)
+    assert result["outcome"] == "passed", result["message"]
+
+
+def _gaussian_directions(rng: Any, steps: int, chains: int, d: int) -> Any:
+    """Mutant oracle: Z ~ N(0, I_d) (E|Z|^2 = d instead of <= 1)."""
+    return rng.standard_normal(size=(steps, chains, d))
+
+
+def _noise_sigma_f(grad: Any, loss: Any, sigma_value: float, z: Any) -> Any:
+    """Mutant oracle: noise sigma F Z (not sqrt(sigma F) Z)."""
+    return grad + (sigma_value * loss)[:, None] * z
+
+
+def _bounded_noise(grad: Any, loss: Any, sigma_value: float, z: Any) -> Any:
+    """Mutant oracle: bounded additive noise sqrt(sigma) Z in place of machine-learning noise (does not vanish)."""
+    return grad + sigma_value**0.5 * z
+
+
+ORACLE_MUTANTS = [
+    ("contraction", "unit_sphere", _gaussian_directions),
+    ("contraction", "machine_learning_gradient", _noise_sigma_f),
+    ("contraction", "machine_learning_gradient", _bounded_noise),
+    ("global-min", "machine_learning_gradient", _bounded_noise),
+]
+
+
+@pytest.mark.parametrize(("check", "attribute", "wrong"), ORACLE_MUTANTS,
+                         ids=[f"{c}-{w.__name__.strip('_')}" for c, _, w in ORACLE_MUTANTS])
+def test_lojasiewicz_check_catches_oracle_mutant(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch,
+                                                 check: str, attribute: str, wrong: Any) -> None:
+    monkeypatch.setattr(ml_noise, attribute, wrong)
+    assert run_check(pytester, CHECKS[check])["outcome"] == "failed"
+
+
+def test_bounded_noise_check_catches_a_schedule_with_half_the_exponent(pytester: pytest.Pytester,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Mutant: the solver's schedule eta_k = gamma/(k + n0)^(q/2) (decay k^(-q/2), slope -0.375)."""
+    original = ml_noise.robbins_monro_steps
+    monkeypatch.setattr(ml_noise, "robbins_monro_steps", lambda g, n, q, steps: original(g, n, q / 2, steps))
+    result = run_check(pytester, CHECKS["bounded-noise"])
+    assert result["outcome"] == "failed" and "slope" in result["message"]
+
+
+def test_bounded_noise_check_catches_a_moment_map_with_noise_variance_eta(pytester: pytest.Pytester,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Mutant theory: m' = (1 - eta h)^2 m + eta sigma^2 (the noise variance scaled by eta instead of eta^2)."""
+    original = lojasiewicz.bounded_noise_moment_map()
+    monkeypatch.setattr(lojasiewicz, "bounded_noise_moment_map",
+                        lambda: original.subs(eta**2 * sigma**2, eta * sigma**2))
+    assert sp.simplify(lojasiewicz.bounded_noise_moment_map() - original) != 0
+    result = run_check(pytester, CHECKS["bounded-noise"])
+    assert result["outcome"] == "failed" and "per-chain average" in result["message"]
