@@ -116,15 +116,28 @@ _SIZES: dict[str, tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = {
     # 7.4 SE off (slope 6 SE; thresholds 4.0, 3.5), momentum 53, a frozen schedule 890; thorough reaches k = 1.3e5
     "lojasiewicz.bounded-noise-negative": ({"chains": 4000, "top": 13}, {"chains": 8000, "top": 15},
                                            {"chains": 16000, "top": 17}),
+    # mean-field Langevin dynamics (seed 004), issue 7: each owner tunes its own line
+    "mfld.langevin-kl-dissipation": ({"particles": 20000}, {"particles": 100000}, {"particles": 400000}),
+    "mfld.particle-update": ({"particles": 20000}, {"particles": 100000}, {"particles": 400000}),
+    "mfld.exponential-decay": ({"particles": 20000}, {"particles": 100000}, {"particles": 400000}),
+    "mfld.free-energy-decreases": ({"particles": 20000}, {"particles": 100000}, {"particles": 400000}),
+    # segments (q, q1) of exact identities: every mutant (p_q with +dF) fails on the first segment at any size
+    "mfld.proximal-gibbs-fixed-point": ({"examples": 10}, {"examples": 30}, {"examples": 100}),
+    # generated q: KL arguments swapped / entropy sign violate the sandwich on most q; quick already catches both
+    "mfld.sandwich": ({"examples": 50}, {"examples": 200}, {"examples": 800}),
+    # random networks (8 inputs, 50 particles, 5 probes each): missing y_i or l for l' fail on the first network
+    "mfld.first-variation-formula": ({"examples": 10}, {"examples": 30}, {"examples": 100}),
+    # finite-difference nodes on [-10, 10]: quick's O(h^2) error (~1e-4) is far below the gap/bound margin (>= 2x)
+    "mfld.lsi-constant": ({"grid": 1000}, {"grid": 2000}, {"grid": 4000}),
     "sgld-lazy.model": ({"states": 8}, {"states": 32}, {"states": 128}),
-    "sgld-lazy.stay-near-init": ({"chains": 400, "grid_chains": 100, "alphas": (2, 4, 8, 16), "dt": 1 / 64},
-                                 {"chains": 1600, "grid_chains": 200, "alphas": (2, 4, 8, 16, 32), "dt": 1 / 128},
-                                 {"chains": 6400, "grid_chains": 400, "alphas": (2, 4, 8, 16, 32, 64), "dt": 1 / 256}),
+    "sgld-lazy.stay-near-init": ({"chains": 400, "grid_chains": 100, "alphas": (2, 4, 8, 16), "dt": 1 / 100},
+                                 {"chains": 1600, "grid_chains": 200, "alphas": (2, 4, 8, 16, 32), "dt": 1 / 200},
+                                 {"chains": 6400, "grid_chains": 400, "alphas": (2, 4, 8, 16, 32, 64), "dt": 1 / 400}),
     "sgld-lazy.ntk-eigenvalue": ({"chains": 200, "alphas": (1, 2, 4, 8, 16, 32)},
                                  {"chains": 400, "alphas": (1, 2, 4, 8, 16, 32, 64)},
                                  {"chains": 1600, "alphas": (1, 2, 4, 8, 16, 32, 64)}),
-    "sgld-lazy.exponential-loss": ({"chains": 400, "dt": 1 / 50}, {"chains": 1600, "dt": 1 / 100},
-                                   {"chains": 6400, "dt": 1 / 200}),
+    "sgld-lazy.exponential-loss": ({"chains": 400, "dt": 1 / 100}, {"chains": 1600, "dt": 1 / 200},
+                                   {"chains": 6400, "dt": 1 / 400}),
     "sgld-lazy.ntk-init-positive": ({"networks": 200}, {"networks": 800}, {"networks": 3200}),
 }
 
@@ -166,6 +179,14 @@ _POWER: dict[str, str] = {
     "lojasiewicz.bounded-noise-negative": "quick (k < 8192): lr x 1.1 7.4 SE, momentum 53 SE, a frozen schedule "
                                           "890 SE; slope interval +-0.017 at quick, +-0.008 at standard, +-0.004 at "
                                           "thorough (k < 131072)",
+    "mfld.proximal-gibbs-fixed-point": "exact identities at every profile (p_q ∝ exp(+dF/lambda) fails at quick); "
+                                       "larger profiles add segments",
+    "mfld.sandwich": "quadrature at 1e-9 with margins ~4e-5; swapped KL arguments and a flipped entropy sign fail at "
+                     "quick; larger profiles add more q",
+    "mfld.lsi-constant": "the bound sits >= 2x below the spectral gap against an O(h^2) error ~1e-4 at quick; the "
+                         "flipped exponent is 3-200x too large at every profile",
+    "mfld.first-variation-formula": "complex-step identities at machine precision; a missing y_i or l in place of l' "
+                                    "fail on the first network at every profile",
 }
 
 _BUDGETS_S = {"quick": 120.0, "standard": 600.0, "thorough": 1800.0}

@@ -1,0 +1,79 @@
+"""Power of the free-energy checks of seed 004 (family ``reference``): each must fail when the theory or the solver
+it relies on is replaced by a wrong derivation (monkeypatched into the modules the in-process runs share), and pass
+on the derived one."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+
+import checks.test_mfld_free_energy  # noqa: F401  (shared with the in-process runs)
+from solvers import mean_field_net
+from tests.power import nodeid, run_check
+from theory import free_energy
+
+MODULE = "test_mfld_free_energy.py"
+FIXED_POINT = nodeid(MODULE, "test_minimiser_is_its_own_proximal_gibbs_law")
+SANDWICH = nodeid(MODULE, "test_free_energy_gap_is_sandwiched_by_the_two_kl_divergences")
+LSI = nodeid(MODULE, "test_proximal_gibbs_lsi_constant_decays_as_exp_minus_2b_over_lambda")
+FIRST_VARIATION = nodeid(MODULE, "test_first_variation_of_the_mean_field_risk")
+CHECKS = (FIXED_POINT, SANDWICH, LSI, FIRST_VARIATION)
+
+
+def gibbs_with_plus_sign(problem: free_energy.GridProblem, q: np.ndarray) -> np.ndarray:
+    """Mutant: p_q ∝ exp(+dF/dq / lambda)."""
+    potential = -problem.first_variation(q) / problem.lam
+    return problem.normalise(np.exp(-(potential - potential.min())))
+
+
+_KL = free_energy.kl
+_NEGENTROPY = free_energy.negentropy
+_COEFFICIENTS = mean_field_net.sample_coefficients
+
+
+def kl_swapped(q: np.ndarray, p: np.ndarray, weights: np.ndarray) -> float:
+    """Mutant: KL(p||q) where KL(q||p) is meant."""
+    return _KL(p, q, weights)
+
+
+def entropy_sign(q: np.ndarray, weights: np.ndarray) -> Any:
+    """Mutant: L(q) = F(q) - lambda int q log q."""
+    return -_NEGENTROPY(q, weights)
+
+
+def coefficients_missing_y(f: Any, y: Any) -> Any:
+    """Mutant: dL/dmu(x) = (1/n) sum l'(y_i f(z_i)) h_x(z_i) (the label factor y_i dropped)."""
+    return mean_field_net.logistic_derivative(y * f) / y.shape[-1]
+
+
+def coefficients_loss_for_derivative(f: Any, y: Any) -> Any:
+    """Mutant: l(y_i f(z_i)) in place of l'(y_i f(z_i))."""
+    return mean_field_net.logistic_loss(y * f) * y / y.shape[-1]
+
+
+MUTANTS: list[tuple[str, object, str, Callable[..., Any], str]] = [
+    (FIXED_POINT, free_energy, "proximal_gibbs", gibbs_with_plus_sign, "log(q/p_q)"),
+    (SANDWICH, free_energy, "kl", kl_swapped, "KL"),
+    (SANDWICH, free_energy, "negentropy", entropy_sign, "L(q*)"),
+    (LSI, free_energy, "holley_stroock_bound", free_energy.seed_lsi_form, "exp(-2B/lambda)"),
+    (FIRST_VARIATION, mean_field_net, "sample_coefficients", coefficients_missing_y, "dL/dmu"),
+    (FIRST_VARIATION, mean_field_net, "sample_coefficients", coefficients_loss_for_derivative, "dL/dmu"),
+]
+
+
+@pytest.mark.parametrize("check", CHECKS, ids=lambda node: node.rsplit("::", 1)[1])
+def test_check_passes_on_the_derived_theory(pytester: pytest.Pytester, check: str) -> None:
+    assert run_check(pytester, check)["outcome"] == "passed"
+
+
+@pytest.mark.parametrize(("check", "module", "name", "wrong", "expected"), MUTANTS,
+                         ids=[f"{m[2]}-{m[3].__name__}" for m in MUTANTS])
+def test_check_catches_the_mutant(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, check: str,
+                                  module: object, name: str, wrong: Callable[..., Any], expected: str) -> None:
+    monkeypatch.setattr(module, name, wrong)
+    result = run_check(pytester, check)
+    assert result["outcome"] == "failed", result
+    assert expected in result["message"]
