@@ -117,9 +117,15 @@ _SIZES: dict[str, tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = {
     "lojasiewicz.bounded-noise-negative": ({"chains": 4000, "top": 13}, {"chains": 8000, "top": 15},
                                            {"chains": 16000, "top": 17}),
     # mean-field Langevin dynamics (seed 004), issue 7: each owner tunes its own line
+    # particles in 200 replicas, tested against exact finite-step laws: variance SE ~1% at quick, so noise
+    # sqrt(lambda eta) (ratio 0.5) sits ~50 SE away and noise sqrt(2 lambda) eta (ratio ~lr) further
     "mfld.langevin-kl-dissipation": ({"particles": 20000}, {"particles": 100000}, {"particles": 400000}),
+    # quick: halved noise ~50 SE, noise sqrt(2 lambda) eta ~90 SE, a drift without the mean-field term ~150 SE
     "mfld.particle-update": ({"particles": 20000}, {"particles": 100000}, {"particles": 400000}),
+    # quick: moments per time vs the exact recursion catch every mutant by > 10 SE; tight-case slope SE ~0.01
     "mfld.exponential-decay": ({"particles": 20000}, {"particles": 100000}, {"particles": 400000}),
+    # quick: halved noise shifts the free-energy increments ~5 SE (Bonferroni threshold ~4.2), ~11 SE at standard;
+    # noise sqrt(2 lambda) eta and a drift without the mean-field term far more
     "mfld.free-energy-decreases": ({"particles": 20000}, {"particles": 100000}, {"particles": 400000}),
     # segments (q, q1) of exact identities: every mutant (p_q with +dF) fails on the first segment at any size
     "mfld.proximal-gibbs-fixed-point": ({"examples": 10}, {"examples": 30}, {"examples": 100}),
@@ -179,6 +185,16 @@ _POWER: dict[str, str] = {
     "lojasiewicz.bounded-noise-negative": "quick (k < 8192): lr x 1.1 7.4 SE, momentum 53 SE, a frozen schedule "
                                           "890 SE; slope interval +-0.017 at quick, +-0.008 at standard, +-0.004 at "
                                           "thorough (k < 131072)",
+    "mfld.langevin-kl-dissipation": "exact symbolic decisions at every profile; quick: halved noise ~40 SE (variance "
+                                    "ratio 0.57), noise ∝ lr far more; full power at quick",
+    "mfld.particle-update": "quick: noise sqrt(lambda eta) ~50 SE, noise sqrt(2 lambda) eta ~90 SE, drift without "
+                            "the mean-field term ~150 SE; full power at quick",
+    "mfld.exponential-decay": "exact closed-form and symbolic rate decisions at every profile; quick: halved noise "
+                              "moves the tight-case slope to 0.85 (SE ~0.01), noise ∝ lr gives rate 0.75 < 1; SE /2.2 "
+                              "at standard, /4.5 at thorough",
+    "mfld.free-energy-decreases": "quick: halved noise ~5 SE in the free-energy increments (threshold ~4.2): use "
+                                  "standard (~11 SE) for a comfortable margin; noise ∝ lr and a missing mean-field "
+                                  "term far more",
     "mfld.proximal-gibbs-fixed-point": "exact identities at every profile (p_q ∝ exp(+dF/lambda) fails at quick); "
                                        "larger profiles add segments",
     "mfld.sandwich": "quadrature at 1e-9 with margins ~4e-5; swapped KL arguments and a flipped entropy sign fail at "

@@ -1,0 +1,57 @@
+"""Power of the mean-field Langevin dynamics checks (seed 004, family ``sgld``), at ``--profile quick``, seed 0.
+
+Noise-scale bugs of the particle update are implementations under test (``--impl sgld=...``, tests/mutants.py); each
+check must fail on them and pass on the reference and a correct variant. The drift without the mean-field term is a
+solver-side mistake (the interaction kappa (m_M - y) dropped from the first variation's gradient): it is monkeypatched
+into :mod:`solvers.mfld`, shared with the in-process runs, as tests/test_power_reference.py does for theory.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import checks.test_mfld_dynamics  # noqa: F401  (shared with the in-process runs)
+from solvers import mfld
+from tests.power import mutant, nodeid, run_check
+
+MODULE = "test_mfld_dynamics.py"
+CHECKS = {
+    "kl-dissipation": nodeid(MODULE, "test_langevin_dissipates_kl_at_the_fisher_rate"),
+    "particle-update": nodeid(MODULE, "test_particle_update_has_the_exact_finite_step_law"),
+    "exponential-decay": nodeid(MODULE, "test_free_energy_gap_decays_at_least_at_the_lsi_rate"),
+    "free-energy": nodeid(MODULE, "test_free_energy_decreases_along_the_mean_field_flow"),
+}
+NOISE_BUGS = ["sgld_noise_sqrt_lr_t", "sgld_noise_proportional_to_lr"]
+INTERACTING = ["particle-update", "exponential-decay", "free-energy"]
+
+
+@pytest.mark.parametrize(("check", "bug"), [(c, b) for c in CHECKS for b in NOISE_BUGS])
+def test_mfld_check_catches_noise_scale_mutant(pytester: pytest.Pytester, check: str, bug: str) -> None:
+    result = run_check(pytester, CHECKS[check], "--impl", mutant("sgld", bug))
+    assert result["outcome"] == "failed", result["message"]
+    assert bug in result["message"]
+
+
+@pytest.mark.parametrize("check", list(CHECKS))
+@pytest.mark.parametrize("variant", [None, "sgld_correct_variant"], ids=lambda v: v or "reference")
+def test_mfld_check_passes_correct_sgld(pytester: pytest.Pytester, check: str, variant: str | None) -> None:
+    options = ("--impl", mutant("sgld", variant)) if variant else ()
+    result = run_check(pytester, CHECKS[check], *options)
+    assert result["outcome"] == "passed", result["message"]
+
+
+def _without_mean_field(self: mfld.MomentMeanField, particles: Any) -> Any:
+    """Mutant solver: the interaction kappa (m_M - y) dropped (each particle sees only its own potential)."""
+    xp = mfld.namespace(particles)
+    shift = self.shift if self.shift is not None else (0.0,) * self.d
+    return xp.reshape(xp.asarray(shift, dtype=particles.dtype), (1, 1, self.d)) + 0.0 * particles[:, :1, :]
+
+
+@pytest.mark.parametrize("check", INTERACTING)
+def test_mfld_check_catches_a_drift_without_the_mean_field_term(pytester: pytest.Pytester,
+                                                                monkeypatch: pytest.MonkeyPatch, check: str) -> None:
+    monkeypatch.setattr(mfld.MomentMeanField, "mean_field", _without_mean_field)
+    result = run_check(pytester, CHECKS[check])
+    assert result["outcome"] == "failed", result["message"]
