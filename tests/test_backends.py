@@ -61,3 +61,24 @@ def test_least_squares_sde_models_use_only_the_array_api() -> None:
         strict = model.step(xs.asarray(theta), 0.0, 0.01, xs.asarray(dW))
         np.testing.assert_allclose(np.asarray(strict), model.step(theta, 0.0, 0.01, dW), rtol=1e-14)
         np.testing.assert_allclose(np.asarray(model.diffusion(xs.asarray(theta))), model.diffusion(theta), rtol=1e-14)
+
+
+def test_mean_field_solvers_use_only_the_array_api() -> None:
+    """The MFLD particle solver (replicas, M, d) and the mean-field network run on array-api-strict as on NumPy."""
+    xs = pytest.importorskip("array_api_strict")
+    from solvers import mean_field_net, mfld
+
+    generator = np.random.default_rng(2)
+    particles = generator.standard_normal((3, 5, 1))
+    problem = mfld.gaussian_case()
+
+    def damped(theta: object, grad: object) -> object:
+        return theta - 0.1 * grad
+
+    strict = mfld.evolve(problem, xs.asarray(particles), 4, damped)
+    np.testing.assert_allclose(np.asarray(strict), mfld.evolve(problem, particles, 4, damped), rtol=1e-14)
+    neurons, inputs = generator.standard_normal((2, 7, 6)), generator.choice([-0.5, 0.5], size=(8, 4))
+    labels = generator.choice([-1.0, 1.0], size=8)
+    np.testing.assert_allclose(np.asarray(mean_field_net.risk(xs.asarray(neurons), xs.asarray(inputs),
+                                                              xs.asarray(labels))),
+                               mean_field_net.risk(neurons, inputs, labels), rtol=1e-14)
