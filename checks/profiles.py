@@ -145,6 +145,13 @@ _SIZES: dict[str, tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = {
     "sgld-lazy.exponential-loss": ({"chains": 400, "dt": 1 / 100}, {"chains": 1600, "dt": 1 / 200},
                                    {"chains": 6400, "dt": 1 / 400}),
     "sgld-lazy.ntk-init-positive": ({"networks": 200}, {"networks": 800}, {"networks": 3200}),
+    # report-only: the guard (MFLD above chance at n = 8d) has power ~1 against a gradient-free update at every size
+    "mfld.sparse-parity": ({"replicas": 4, "particles": 256, "steps": 600, "dims": (8,)},
+                           {"replicas": 4, "particles": 512, "steps": 1000, "dims": (8, 12, 16)},
+                           {"replicas": 8, "particles": 512, "steps": 1000, "dims": (8, 12, 16)}),
+    "mfld.annealing": ({"replicas": 4, "particles": 256, "stage_steps": 120},
+                       {"replicas": 8, "particles": 512, "stage_steps": 200},
+                       {"replicas": 16, "particles": 512, "stage_steps": 400}),
 }
 
 #: what each profile buys, shown in the report beside the check (measured against the check's mutants at quick)
@@ -195,6 +202,10 @@ _POWER: dict[str, str] = {
     "mfld.free-energy-decreases": "quick: halved noise ~5 SE in the free-energy increments (threshold ~4.2): use "
                                   "standard (~11 SE) for a comfortable margin; noise ∝ lr and a missing mean-field "
                                   "term far more",
+    "mfld.sparse-parity": "report-only; quick runs d = 8 only, standard and thorough d in {8, 12, 16}; the guard "
+                          "catches a gradient-free update and gradient ascent at every profile; thorough adds replicas",
+    "mfld.annealing": "report-only; the deterministic guard catches gradient ascent at quick; larger profiles narrow "
+                      "the reported band",
     "mfld.proximal-gibbs-fixed-point": "exact identities at every profile (p_q ∝ exp(+dF/lambda) fails at quick); "
                                        "larger profiles add segments",
     "mfld.sandwich": "quadrature at 1e-9 with margins ~4e-5; swapped KL arguments and a flipped entropy sign fail at "
