@@ -135,15 +135,22 @@ _SIZES: dict[str, tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = {
     "mfld.first-variation-formula": ({"examples": 10}, {"examples": 30}, {"examples": 100}),
     # finite-difference nodes on [-10, 10]: quick's O(h^2) error (~1e-4) is far below the gap/bound margin (>= 2x)
     "mfld.lsi-constant": ({"grid": 1000}, {"grid": 2000}, {"grid": 4000}),
+    # random states per alpha for the exact identities (any size decides them; larger only samples more states)
     "sgld-lazy.model": ({"states": 8}, {"states": 32}, {"states": 128}),
+    # chains of the linearised net for the exact law (dt halves as chains x4: exact EM bias < 0.25 SE at each size),
+    # coupled chains per alpha for the orders; quick: Stratonovich ~16 SE, dropped/doubled noise ~6 SE (threshold ~3.8)
     "sgld-lazy.stay-near-init": ({"chains": 400, "grid_chains": 100, "alphas": (2, 4, 8, 16), "dt": 1 / 100},
                                  {"chains": 1600, "grid_chains": 200, "alphas": (2, 4, 8, 16, 32), "dt": 1 / 200},
                                  {"chains": 6400, "grid_chains": 400, "alphas": (2, 4, 8, 16, 32, 64), "dt": 1 / 400}),
+    # coupled chains per alpha: the order of the kernel change is ~2.1 +- 0.001 at quick against the claimed >= 1
     "sgld-lazy.ntk-eigenvalue": ({"chains": 200, "alphas": (1, 2, 4, 8, 16, 32)},
                                  {"chains": 400, "alphas": (1, 2, 4, 8, 16, 32, 64)},
                                  {"chains": 1600, "alphas": (1, 2, 4, 8, 16, 32, 64)}),
+    # chains of the linearised net (dt halves as chains x4: exact EM bias < 0.25 SE at each size); quick: Stratonovich
+    # ~16 SE, doubled noise ~10 SE, dropped noise ~10 SE from the exact moments (threshold ~3.9)
     "sgld-lazy.exponential-loss": ({"chains": 400, "dt": 1 / 100}, {"chains": 1600, "dt": 1 / 200},
                                    {"chains": 6400, "dt": 1 / 400}),
+    # networks per width: the exact oracle E H(0) = H_inf catches arccos in degrees at any size
     "sgld-lazy.ntk-init-positive": ({"networks": 200}, {"networks": 800}, {"networks": 3200}),
     # report-only: the guard (MFLD above chance at n = 8d) has power ~1 against a gradient-free update at every size
     "mfld.sparse-parity": ({"replicas": 4, "particles": 256, "steps": 600, "dims": (8,)},
@@ -202,6 +209,17 @@ _POWER: dict[str, str] = {
     "mfld.free-energy-decreases": "quick: halved noise ~5 SE in the free-energy increments (threshold ~4.2): use "
                                   "standard (~11 SE) for a comfortable margin; noise ∝ lr and a missing mean-field "
                                   "term far more",
+    "sgld-lazy.model": "exact identities at every profile; unscaled or uncentred noise is caught at any size",
+    "sgld-lazy.stay-near-init": "quick: Stratonovich ~16 SE, backward Itô ~40 SE, dropped or doubled noise 5-7 SE "
+                                "(threshold ~3.8); O(1) and uncoupled noise fail the orders by > 30 SE; standard "
+                                "doubles the margins (doubled noise ~12 SE)",
+    "sgld-lazy.ntk-eigenvalue": "quick rejects O(1) noise, jitter and a broadcast diffusion by > 15 SE; integrators of "
+                                "another SDE with O(1/a) noise pass by design (sgld-lazy.stay-near-init catches them)",
+    "sgld-lazy.exponential-loss": "quick: Stratonovich ~16 SE, backward Itô ~40 SE, dropped or doubled noise ~10 SE "
+                                  "(threshold ~3.9); a loss without 1/a^2 fails the exact generator; standard and "
+                                  "thorough x2 and x4 in SE",
+    "sgld-lazy.ntk-init-positive": "exact lambda_0 and the repeated-input counterexample at every profile; arccos in "
+                                   "degrees fails at any size; larger profiles tighten the comparisons across widths",
     "mfld.sparse-parity": "report-only; quick runs d = 8 only, standard and thorough d in {8, 12, 16}; the guard "
                           "catches a gradient-free update and gradient ascent at every profile; thorough adds replicas",
     "mfld.annealing": "report-only; the deterministic guard catches gradient ascent at quick; larger profiles narrow "
