@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 REPORT := reports/latest
 
-.PHONY: verify test lint clean
+.PHONY: verify test lint clean bench
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,8 +19,21 @@ verify: $(VENV)/.installed
 test: $(VENV)/.installed
 	$(PY) -m pytest tests checks --profile quick
 
+# make bench: kernel benchmarks (benchmarks/, never part of make test) on one thread per library (per-core
+# figures, robust to a busy second core); installs the optional extra "bench"
+$(VENV)/.installed-bench: $(VENV)/.installed pyproject.toml
+	$(PY) -m pip install --quiet -e '.[dev,torch,bench]'
+	touch $@
+
+bench: $(VENV)/.installed-bench
+	@mkdir -p .benchmarks
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 \
+		$(PY) -m pytest benchmarks -p no:cacheprovider --benchmark-only --benchmark-json=.benchmarks/latest.json \
+		--benchmark-columns=min,median,rounds --benchmark-sort=name -q
+	$(PY) benchmarks/table.py .benchmarks/latest.json benchmarks/latest.md
+
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check theory solvers checks reports tests
+	$(VENV)/bin/ruff check theory solvers checks reports tests benchmarks
 
 clean:
 	rm -rf $(VENV) $(REPORT) *.egg-info
