@@ -13,11 +13,14 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev,torch]'
 	touch $@
 
+# both targets run on every core (pytest-xdist; one BLAS thread per worker, so workers do not oversubscribe the
+# cores); per-check seeds make verdicts independent of the worker, and the controller writes one merged report
+PARALLEL := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 verify: $(VENV)/.installed
-	$(PY) -m pytest checks --profile standard --report-json $(REPORT)/results.json --report-html $(REPORT)/index.html
+	$(PARALLEL) $(PY) -m pytest checks -n auto --profile standard --report-json $(REPORT)/results.json --report-html $(REPORT)/index.html
 
 test: $(VENV)/.installed
-	$(PY) -m pytest tests checks --profile quick
+	$(PARALLEL) $(PY) -m pytest tests checks -n auto --profile quick
 
 # make bench: kernel benchmarks (benchmarks/, never part of make test) on one thread per library (per-core
 # figures, robust to a busy second core); installs the optional extra "bench"

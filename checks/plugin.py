@@ -19,7 +19,7 @@ import pytest
 from checks import profiles
 from checks.claims import REGISTRY, ClaimFailed, ClaimRun
 from checks.impl import ContractError, Guard, Implementation, UsageError, parse_option, reference, resolve
-from reports.model import ClaimResult, Report
+from reports.model import ClaimResult, Report, results_from_text, results_to_text
 
 _PROFILE_DEFAULT = "quick"
 
@@ -85,6 +85,24 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(f"--backend cupy: CuPy is not available ({exc})") from None
     config.stash[STATE] = SessionState(impls=impls, profile=profiles.get(config.getoption("--profile")),
                                        backend=backend, seed=config.getoption("--seed"))
+    if config.pluginmanager.hasplugin("xdist") and not hasattr(config, "workerinput"):
+        config.pluginmanager.register(_WorkerResults(config.stash[STATE]), "sgd_conformance_worker_results")
+
+
+_WORKER_KEY = "sgd_conformance_results"
+
+
+class _WorkerResults:
+    """Under pytest-xdist (``-n N``): collects each worker's claim results on the controller, which writes the one
+    merged report. Verdicts do not depend on the worker: every stream is named by (seed, claim id, labels)."""
+
+    def __init__(self, state: SessionState) -> None:
+        self.state = state
+
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        payload = getattr(node, "workeroutput", {}).get(_WORKER_KEY)
+        if payload:
+            self.state.results.extend(results_from_text(payload))
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -202,12 +220,16 @@ def _skip_reason(report: pytest.TestReport) -> str:
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
     state = config.stash.get(STATE, None)
-    if state is None or hasattr(config, "workerinput"):
+    if state is None:
+        return
+    if hasattr(config, "workerinput"):  # a pytest-xdist worker: hand the results to the controller
+        config.workeroutput[_WORKER_KEY] = results_to_text(state.results)
         return
     json_path, html_path = config.getoption("--report-json"), config.getoption("--report-html")
     if not json_path and not html_path:
         return
-    report = Report(results=state.results, seed=state.seed, profile=state.profile.name, backend=state.backend,
+    results = sorted(state.results, key=lambda r: r.nodeid)
+    report = Report(results=results, seed=state.seed, profile=state.profile.name, backend=state.backend,
                     implementations={f: (state.impls[f].spec if f in state.impls else "reference")
                                      for f in ("sgd", "sgld", "sde")},
                     versions=_versions(), started=datetime.fromtimestamp(state.started, UTC).isoformat(),

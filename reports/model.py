@@ -68,6 +68,12 @@ class ClaimResult:
     decisions: list[dict[str, Any]] = field(default_factory=list)
     figures: list[Figure] = field(default_factory=list)
 
+    @classmethod
+    def from_dict(cls, record: dict[str, Any]) -> ClaimResult:
+        """Inverse of ``dataclasses.asdict`` (how parallel workers hand their results to the controller)."""
+        figures = [Figure(**{**f, "series": [Series(**s) for s in f["series"]]}) for f in record.get("figures", [])]
+        return cls(**{**record, "figures": figures})
+
 
 @dataclass
 class Report:
@@ -106,6 +112,16 @@ def write_json(report: Report, path: str | Path) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report.to_json(), indent=2, default=_json_default) + "\n")
+
+
+def results_to_text(results: list[ClaimResult]) -> str:
+    """Results as JSON text (non-finite floats kept), for handing them between processes."""
+    return json.dumps([asdict(r) for r in results], default=_json_default)
+
+
+def results_from_text(text: str) -> list[ClaimResult]:
+    """Inverse of :func:`results_to_text`."""
+    return [ClaimResult.from_dict(record) for record in json.loads(text)]
 
 
 def _json_default(obj: Any) -> Any:

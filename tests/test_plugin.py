@@ -84,3 +84,18 @@ def test_results_carry_what_the_profiles_buy(pytester: pytest.Pytester) -> None:
     node = nodeid("test_lsq_sde_moments.py", "test_kernel_component_is_frozen_and_the_limit_depends_on_the_start")
     record = run_check(pytester, node)
     assert record["outcome"] == "passed" and "exact at every profile" in record["power"]
+
+
+def test_parallel_workers_merge_into_one_report(pytester: pytest.Pytester) -> None:
+    """Under pytest-xdist the controller collects every worker's results and writes one report with all of them."""
+    js = pytester.path / "parallel.json"
+    nodes = [GD_STABILITY, nodeid("test_sgld.py", "test_sgld_step_covers_time_lr")]
+    result = pytester.runpytest_subprocess(*nodes, "-n", "2", "-p", "no:cacheprovider", "--report-json", str(js))
+    assert result.ret == 0
+    data = json.loads(js.read_text())
+    assert sorted(r["claim"] for r in data["results"]) == ["lecture.gd-stability", "sgld.time-scale"]
+    assert data["counts"]["passed"] == 2 and all(r["decisions"] for r in data["results"])
+    parallel = {r["claim"]: r for r in data["results"]}["sgld.time-scale"]
+    serial = run_check(pytester, nodes[1])
+    keys = ("outcome", "statistic", "p_value", "measured")
+    assert {k: parallel[k] for k in keys} == {k: serial[k] for k in keys}  # the worker does not change a verdict
