@@ -37,3 +37,11 @@ def run_check(pytester: pytest.Pytester, node: str, *options: str, subprocess: b
 def mutant(family: str, name: str) -> str:
     """``--impl`` value for a function of tests/mutants.py (the file form of SPEC)."""
     return f"{family}={MUTANTS}:{name}"
+
+
+def assert_caught(result: dict[str, Any], bug: str) -> None:
+    """A wrong implementation is caught: ``failed`` (the claim does not hold) or ``error`` (e.g. NaN where theory says
+    the chain is stable), with a message that names the implementation."""
+    __tracebackhide__ = True
+    assert result["outcome"] in ("failed", "error"), result["message"]
+    assert result["message"].startswith(("FAILED ", "ERROR ")) and bug in result["message"]
