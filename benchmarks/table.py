@@ -2,7 +2,9 @@
 
 Usage: ``python benchmarks/table.py RESULTS.json [OUT.md]``. Prints the Markdown table and writes it to OUT.md
 (default ``benchmarks/latest.md``). Rates use each benchmark's fastest round (``min``); every ratio compares two
-benchmarks of the same run, never a stored time.
+benchmarks of the same run, never a stored time. A run of ``benchmarks/test_gpu_kernels.py`` (it has a ``copy``
+benchmark) gives the GPU table: speed-up over one CPU core, and the rate the measured copy bandwidth allows for the
+step's memory traffic (``bytes_per_path_step``).
 """
 
 from __future__ import annotations
@@ -17,12 +19,44 @@ def _rate(bench: dict) -> float:
     return bench["extra_info"]["path_steps"] / bench["stats"]["min"]
 
 
-def table(results: dict) -> str:
+def _rows(results: dict) -> dict[str, dict[str, dict]]:
     rows: dict[str, dict[str, dict]] = {}
     for bench in results["benchmarks"]:
         info = bench.get("extra_info", {})
         if "kernel" in info:
             rows.setdefault(info["kernel"], {})[info["role"]] = bench
+    return rows
+
+
+def gpu_table(results: dict) -> str:
+    (copy,) = [b for b in results["benchmarks"] if b.get("extra_info", {}).get("role") == "copy"]
+    bandwidth = copy["extra_info"]["bytes"] / copy["stats"]["min"]
+    lines = [
+        "| kernel (GPU) | path-steps/s | ratio to the normal-drawing limit | speed-up over one CPU core "
+        "| bandwidth bound (path-steps/s) | fraction of the bound |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for kernel, roles in _rows(results).items():
+        if "ours" not in roles:
+            continue
+        ours = _rate(roles["ours"])
+        limit = f"{ours / _rate(roles['limit']):.2f}" if "limit" in roles else "—"
+        cpu = f"{ours / _rate(roles['cpu']):.0f}x" if "cpu" in roles else "—"
+        bound = bandwidth / roles["ours"]["extra_info"]["bytes_per_path_step"]
+        lines.append(f"| {kernel} | {ours:.3g} | {limit} | {cpu} | {bound:.3g} | {ours / bound:.2f} |")
+    device = copy["extra_info"].get("device", "GPU")
+    lines.append("")
+    lines.append(f"Measured {results.get('datetime', '')} on {device}; device-to-device copy "
+                 f"{bandwidth / 1e12:.2f} TB/s (bytes read + written); limit = `cupy.random.Generator.standard_normal`"
+                 " drawing the kernel's normals; one CPU core = the same kernel on NumPy with one BLAS thread; "
+                 "the bound counts the traffic of the step's array operations as written (no fusion).")
+    return "\n".join(lines) + "\n"
+
+
+def table(results: dict) -> str:
+    if any(b.get("extra_info", {}).get("role") == "copy" for b in results["benchmarks"]):
+        return gpu_table(results)
+    rows = _rows(results)
     lines = [
         "| kernel | path-steps/s | ratio to the normal-drawing limit | torchsde speed-up (per path-step) |",
         "|---|---:|---:|---:|",

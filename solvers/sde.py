@@ -17,9 +17,16 @@ Field = Callable[[Any, float], Any]
 
 
 def diffuse(diffusion_value: Any, dW: Any) -> Any:
-    r""":math:`\sigma\,\Delta W` for a batch: ``(chains, d, m) x (chains, m) -> (chains, d)``."""
+    r""":math:`\sigma\,\Delta W` for a batch: ``(chains, d, m) x (chains, m) -> (chains, d)``.
+
+    A diffusion of shape ``(1, d, m)`` (additive noise: one matrix for every chain) is one matrix product
+    :math:`\Delta W\,\sigma^\top` over the whole ensemble; otherwise a batched matrix-vector product. Neither
+    forms the ``(chains, d, m)`` product array (30x slower on the CPU at d = m = 10).
+    """
     xp = namespace(diffusion_value, dW)
-    return xp.sum(diffusion_value * dW[:, None, :], axis=-1)
+    if diffusion_value.shape[0] == 1:
+        return dW @ xp.matrix_transpose(diffusion_value[0, ...])
+    return xp.matmul(diffusion_value, dW[:, :, None])[:, :, 0]
 
 
 def euler_maruyama(x: Any, t: float, dt: float, drift: Field, diffusion: Field, dW: Any) -> Any:

@@ -3,32 +3,40 @@ and, on a GPU, every check gives the same verdict on ``--backend cupy`` as on Nu
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from solvers import problems, rng, sde, sgd
 from tests.gpu import cupy_or_skip
-from tests.power import nodeid, run_check
+from tests.power import ROOT
 from theory import losses, numeric
 
-CHECKS = [
-    ("test_sgld.py", "test_sgld_has_the_exact_gaussian_law_on_a_quadratic"),
-    ("test_sgld.py", "test_sgld_step_covers_time_lr"),
-    ("test_sgld.py", "test_sgld_samples_the_gibbs_law_as_lr_vanishes"),
-    ("test_sgd.py", "test_gd_follows_the_modified_flow_to_second_order"),
-    ("test_sgd.py", "test_gd_converges_iff_eta_lambda_max_below_two"),
-    ("test_sde_schemes.py", "test_scheme_converges_weakly_to_the_ito_solution"),
-    ("test_sde_schemes.py", "test_scheme_converges_strongly_with_order_one_half"),
-]
+CHECK_MODULES = sorted(path.name for path in (ROOT / "checks").glob("test_*.py"))
 
 
-@pytest.mark.parametrize(("module", "check"), CHECKS, ids=[c for _, c in CHECKS])
-def test_cupy_backend_gives_the_numpy_verdict(pytester: pytest.Pytester, module: str, check: str) -> None:
+def _verdicts(pytester: pytest.Pytester, module: str, *options: str) -> dict[str, dict]:
+    """Every check of ``module`` at ``--profile quick``: its result record by claim id."""
+    report = pytester.path / f"results{len(options)}.json"
+    pytester.runpytest_inprocess(str(ROOT / "checks" / module), "--report-json", str(report), "-p", "no:cacheprovider",
+                                 *options)
+    return {r["claim"]: r for r in json.loads(Path(report).read_text())["results"]}
+
+
+@pytest.mark.parametrize("module", CHECK_MODULES)
+def test_cupy_backend_gives_the_numpy_verdict_on_every_check(pytester: pytest.Pytester, module: str) -> None:
+    """Each check module at ``--profile quick`` on ``--backend cupy`` and on NumPy: the same claims, the same
+    outcome for each (the streams differ: CuPy draws with its own generator, so statistics differ, verdicts not)."""
     cupy_or_skip()
-    on_gpu = run_check(pytester, nodeid(module, check), "--backend", "cupy")
-    on_cpu = run_check(pytester, nodeid(module, check))
-    assert on_gpu["outcome"] == on_cpu["outcome"] == "passed", on_gpu["message"]
-    assert on_gpu["backend"] == "cupy"
+    on_gpu = _verdicts(pytester, module, "--backend", "cupy")
+    on_cpu = _verdicts(pytester, module)
+    assert on_gpu.keys() == on_cpu.keys()
+    differ = {claim: (on_gpu[claim]["outcome"], on_cpu[claim]["outcome"], on_gpu[claim]["message"])
+              for claim in on_cpu if on_gpu[claim]["outcome"] != on_cpu[claim]["outcome"]}
+    assert not differ, differ
+    assert {r["backend"] for r in on_gpu.values()} == {"cupy"}
 
 
 def test_reference_solvers_use_only_the_array_api() -> None:

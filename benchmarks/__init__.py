@@ -1,0 +1,1 @@
+"""Kernel benchmarks (``make bench``; never part of ``make test``)."""
