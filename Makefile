@@ -1,12 +1,14 @@
 # Two set-up-free commands (each bootstraps .venv from pyproject.toml):
 #   make verify   the whole suite on the reference solvers at --profile standard, writing reports/latest/
 #   make test     the package's tests and the suite at --profile quick; non-zero exit on any failure
+#   make calibrate  each check's measured false-alarm rate and power on its mutants -> reports/calibration.json
+#                   (long: 100 seeds x every check, 20 seeds x every power test; CALIBRATE_ARGS="--claims 'sgld.*'")
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 REPORT := reports/latest
 
-.PHONY: verify test lint clean bench
+.PHONY: verify test calibrate lint clean bench bench-gpu
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +24,11 @@ verify: $(VENV)/.installed
 test: $(VENV)/.installed
 	$(PARALLEL) $(PY) -m pytest tests checks -n auto --profile quick
 
+# the calibration sets one BLAS thread per worker itself; the record is merged, so it can be built claim by claim
+CALIBRATE_ARGS ?=
+calibrate: $(VENV)/.installed
+	$(PY) -m sgd_conformance calibrate $(CALIBRATE_ARGS)
+
 # make bench: kernel benchmarks (benchmarks/, never part of make test) on one thread per library (per-core
 # figures, robust to a busy second core); installs the optional extra "bench"
 $(VENV)/.installed-bench: $(VENV)/.installed pyproject.toml
@@ -31,9 +38,17 @@ $(VENV)/.installed-bench: $(VENV)/.installed pyproject.toml
 bench: $(VENV)/.installed-bench
 	@mkdir -p .benchmarks
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 \
-		$(PY) -m pytest benchmarks -p no:cacheprovider --benchmark-only --benchmark-json=.benchmarks/latest.json \
-		--benchmark-columns=min,median,rounds --benchmark-sort=name -q
+		$(PY) -m pytest benchmarks/test_kernels.py -p no:cacheprovider --benchmark-only \
+		--benchmark-json=.benchmarks/latest.json --benchmark-columns=min,median,rounds --benchmark-sort=name -q
 	$(PY) benchmarks/table.py .benchmarks/latest.json benchmarks/latest.md
+
+# make bench-gpu: the same kernels on CuPy at 10^6 chains (needs CuPy and a CUDA device; skips without)
+bench-gpu: $(VENV)/.installed-bench
+	@mkdir -p .benchmarks
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 \
+		$(PY) -m pytest benchmarks/test_gpu_kernels.py -p no:cacheprovider --benchmark-only \
+		--benchmark-json=.benchmarks/latest_gpu.json --benchmark-sort=name -q
+	$(PY) benchmarks/table.py .benchmarks/latest_gpu.json benchmarks/latest_gpu.md
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check theory solvers checks reports tests benchmarks

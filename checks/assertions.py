@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from checks.stats import Decision
@@ -53,6 +54,14 @@ def likely_cause(decision: Decision) -> str | None:
     return None
 
 
+_SEED_ID = re.compile(r"(\[seed\d+\]$)|(-seed\d+(?=\]$))|((?<=\[)seed\d+-)")
+
+
+def reproducible_nodeid(nodeid: str) -> str:
+    """``nodeid`` without the ``seedS`` parameter that ``--seeds N`` adds (the seed goes into ``--seed``)."""
+    return _SEED_ID.sub("", nodeid)
+
+
 def failure_message(run: ClaimRun, rejected: list[Decision]) -> str:
     """The whole failure report of a check, one block per rejected decision (the first few)."""
     family = run.claim.family
@@ -67,5 +76,6 @@ def failure_message(run: ClaimRun, rejected: list[Decision]) -> str:
     if len(rejected) > SHOWN:
         lines.append(f"  ... and {len(rejected) - SHOWN} more rejected decisions (all are in the report)")
     impl = f" --impl {family}={run.implementation}" if run.implementation != "reference" else ""
-    lines.append(f"  reproduce: pytest {run.nodeid}{impl} --seed {run.seed} --profile {run.profile}")
+    node = reproducible_nodeid(run.nodeid)
+    lines.append(f"  reproduce: pytest {node}{impl} --seed {run.seed} --profile {run.profile}")
     return "\n".join(lines)

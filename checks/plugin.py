@@ -1,11 +1,16 @@
 """The pytest plugin: options, fixtures and report hooks only (registered as the ``pytest11`` entry point).
 
     python -m pytest checks [--impl FAMILY=SPEC ...] [--report-json PATH] [--report-html PATH]
-                            [--profile quick|standard|thorough] [--backend numpy|cupy] [--seed N]
+                            [--profile quick|standard|thorough] [--backend numpy|cupy] [--seed N] [--seeds N]
+                            [--claims GLOB ...] [--check-timeout SECONDS]
+
+``--seeds N`` runs every check once per seed ``SEED, SEED+1, ..., SEED+N-1`` (node ids gain ``[seedS]`` when N > 1);
+``--claims GLOB`` keeps only the checks whose claim id matches one of the globs (:func:`fnmatch.fnmatchcase`).
 """
 
 from __future__ import annotations
 
+import fnmatch
 import platform
 import time
 from collections.abc import Iterator
@@ -19,7 +24,7 @@ import pytest
 from checks import profiles
 from checks.claims import REGISTRY, ClaimFailed, ClaimRun
 from checks.impl import ContractError, Guard, Implementation, UsageError, parse_option, reference, resolve
-from reports.model import ClaimResult, Report, results_from_text, results_to_text
+from reports.model import ClaimResult, Report, read_calibration, results_from_text, results_to_text
 
 _PROFILE_DEFAULT = "quick"
 
@@ -51,6 +56,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="array backend of the reference solvers (default: numpy).")
     group.addoption("--seed", type=_non_negative_int, default=0,
                     help="base seed; each check derives its own streams (default: 0).")
+    group.addoption("--seeds", type=_positive_int, default=1, metavar="N",
+                    help="run every check once per seed SEED, SEED+1, ..., SEED+N-1, as separate items "
+                         "(default: 1; used by the calibration).")
+    group.addoption("--claims", action="append", default=[], metavar="GLOB",
+                    help="run only the checks whose claim id matches GLOB (fnmatch, e.g. 'sgld.*'); may be given "
+                         "several times. Other tests are deselected.")
     group.addoption("--check-timeout", type=float, default=None, metavar="SECONDS",
                     help="time one check may spend inside the implementation (default: the profile's budget).")
     group.addoption("--report-json", metavar="PATH", default=None, help="write the JSON results (schema 1).")
@@ -61,6 +72,13 @@ def _non_negative_int(text: str) -> int:
     value = int(text)
     if value < 0:
         raise ValueError(f"--seed must be a non-negative integer, got {value}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise ValueError(f"--seeds must be a positive integer, got {value}")
     return value
 
 
@@ -108,12 +126,46 @@ class _WorkerResults:
 def pytest_report_header(config: pytest.Config) -> list[str]:
     state = config.stash[STATE]
     impls = ", ".join(f"{f}={i.spec}" for f, i in state.impls.items()) or "reference solvers"
-    return [f"sgd-conformance: {impls} · backend {state.backend} · profile {state.profile.name} · seed {state.seed}"]
+    count = config.getoption("--seeds")
+    seeds = f"seeds {state.seed}..{state.seed + count - 1}" if count > 1 else f"seed {state.seed}"
+    return [f"sgd-conformance: {impls} · backend {state.backend} · profile {state.profile.name} · {seeds}"]
 
 
 def _claim_of(item: pytest.Item) -> str | None:
     marker = item.get_closest_marker("claim")
     return marker.args[0] if marker else None
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """With ``--seeds N > 1``, one item per seed for every claim check (``run_seed``, indirect, ids ``seedS``)."""
+    count = metafunc.config.getoption("--seeds")
+    if count == 1 or "run_seed" not in metafunc.fixturenames or _claim_of(metafunc.definition) is None:
+        return
+    base = metafunc.config.stash[STATE].seed
+    seeds = range(base, base + count)
+    metafunc.parametrize("run_seed", seeds, indirect=True, ids=[f"seed{s}" for s in seeds])
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``--claims GLOB``: deselect every item that is not the check of a claim matching one of the globs."""
+    globs = config.getoption("--claims")
+    if not globs:
+        return
+    keep: list[pytest.Item] = []
+    drop: list[pytest.Item] = []
+    for item in items:
+        claim_id = _claim_of(item)
+        matched = claim_id is not None and any(fnmatch.fnmatchcase(claim_id, g) for g in globs)
+        (keep if matched else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+@pytest.fixture
+def run_seed(request: pytest.FixtureRequest) -> int:
+    """The seed of this item: ``--seed``, or one of ``--seed``, ..., ``--seed + N - 1`` under ``--seeds N``."""
+    return getattr(request, "param", request.config.stash[STATE].seed)
 
 
 @pytest.fixture
@@ -123,9 +175,10 @@ def profile(request: pytest.FixtureRequest) -> profiles.Profile:
 
 
 @pytest.fixture
-def seed(request: pytest.FixtureRequest) -> int:
-    """The base seed (``--seed``); streams are derived from it and the claim id by :func:`solvers.rng.generator`."""
-    return request.config.stash[STATE].seed
+def seed(run_seed: int) -> int:
+    """This item's seed (``--seed``, or its share of ``--seeds``); streams are derived from it and the claim id by
+    :func:`solvers.rng.generator`."""
+    return run_seed
 
 
 @pytest.fixture
@@ -137,7 +190,7 @@ def xp(request: pytest.FixtureRequest) -> Any:
 
 
 @pytest.fixture
-def claim(request: pytest.FixtureRequest) -> Iterator[ClaimRun]:
+def claim(request: pytest.FixtureRequest, run_seed: int) -> Iterator[ClaimRun]:
     """The :class:`ClaimRun` of this check: budget, decisions, figures."""
     claim_id = _claim_of(request.node)
     if claim_id is None:
@@ -145,7 +198,7 @@ def claim(request: pytest.FixtureRequest) -> Iterator[ClaimRun]:
     state = request.config.stash[STATE]
     spec = REGISTRY[claim_id]
     impl = state.impls.get(spec.family)
-    run = ClaimRun(claim=spec, implementation=impl.spec if impl else "reference", seed=state.seed,
+    run = ClaimRun(claim=spec, implementation=impl.spec if impl else "reference", seed=run_seed,
                    profile=state.profile.name, backend=state.backend, nodeid=request.node.nodeid)
     request.node.stash[RUN] = run
     yield run
@@ -234,7 +287,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
                                      for f in ("sgd", "sgld", "sde")},
                     versions=_versions(), started=datetime.fromtimestamp(state.started, UTC).isoformat(),
                     duration_s=round(time.time() - state.started, 2),
-                    command="python -m pytest " + " ".join(config.invocation_params.args))
+                    command="python -m pytest " + " ".join(config.invocation_params.args),
+                    trust=read_calibration())
     if json_path:
         from reports.model import write_json
 

@@ -203,16 +203,41 @@ def coefficient_test(what: str, fit: LinearFit, index: int, expected: float, lev
                     measured=est, predicted=float(expected), interval=(float(interval[0]), float(interval[1])))
 
 
-def order_test(what: str, steps: np.ndarray, errors: np.ndarray, order: float, level: float,
-               context: str) -> Decision:
-    r"""Order of convergence of a deterministic error sequence: least squares of
-    :math:`\log e = c + p\log h + b\,h` (the leading term and its first correction) and a two-sided residual-based
-    t test of :math:`p` = ``order``. The residuals measure the truncation the model leaves out, so the interval is a
-    heuristic for it, not a sampling interval; use enough step sizes (>= 6) for power against irregular errors."""
-    fit = ols(np.column_stack([np.ones_like(steps), np.log(steps), steps]), np.log(errors))
-    return coefficient_test(what, fit, 1, order, level, t_dof=fit.dof,
-                            test=f"slope of log error on log step with a first-order correction, {steps.size} step "
-                                 f"sizes, {context}, residual-based t interval")
+def order_test(what: str, steps: np.ndarray, errors: np.ndarray, order: float, context: str) -> Decision:
+    r"""Integer order of convergence of a *deterministic* error sequence (exact decision, no false-alarm budget).
+
+    With :math:`e(h) = C h^p (1 + a h + O(h^2))` the local slopes between consecutive step sizes,
+    :math:`s_j = \log(e_j/e_{j+1}) / \log(h_j/h_{j+1})`, satisfy :math:`s_j = p + a' h_{j+1} + O(h^2)`, so the last
+    two slopes extrapolate (Richardson) to
+
+    .. math:: \hat p = \frac{s_J h_J - s_{J-1} h_{J+1}}{h_J - h_{J+1}}
+
+    (:math:`2 s_J - s_{J-1}` on a halving grid), and the same extrapolation one step earlier, :math:`\hat p'`, gives
+    the truncation indicator :math:`\delta = |\hat p - \hat p'|`. Orders are integers under the expansion, and
+    every wrong method or wrong modified equation changes the order by at least one, so the decision passes iff
+    the interval :math:`\hat p \pm \delta` lies inside :math:`(p - 1/2, p + 1/2)`: the extrapolated order rounds
+    to the claimed one, and the sequence is far enough into its asymptotic range to say so. (A residual-based
+    t-interval of a log-log fit is not a sampling interval here: calibration over random test problems showed it
+    rejecting a correct implementation in a third of the problems at nominal 5%.) Needs >= 4 step sizes.
+    """
+    h = np.asarray(steps, dtype=float)
+    e = np.asarray(errors, dtype=float)
+    if h.size < 4:
+        raise ValueError("order_test needs at least 4 step sizes")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        slopes = np.log(e[:-1] / e[1:]) / np.log(h[:-1] / h[1:])
+        extrapolated = (slopes[1:] * h[1:-1] - slopes[:-1] * h[2:]) / (h[1:-1] - h[2:])
+    estimate, previous = float(extrapolated[-1]), float(extrapolated[-2])
+    spread = abs(estimate - previous)
+    passed = bool(np.all(np.isfinite(e)) and np.all(e > 0) and np.isfinite(estimate)
+                  and abs(estimate - order) + spread < 0.5)
+    return Decision(what=what, test=f"Richardson-extrapolated local order of the error over {h.size} step sizes "
+                                    f"({context}); passes iff it rounds to the claimed integer order with its "
+                                    f"truncation indicator",
+                    level=0.0, passed=passed, statistic=estimate, measured=estimate, predicted=float(order),
+                    interval=(estimate - spread, estimate + spread),
+                    details={"local slopes": [round(float(x), 4) for x in slopes],
+                             "extrapolated orders": [round(float(x), 4) for x in extrapolated]})
 
 
 def goodness_of_fit(what: str, fit: LinearFit, level: float, test: str) -> Decision:

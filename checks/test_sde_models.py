@@ -59,12 +59,11 @@ def test_stochastic_modified_equations_have_weak_orders_one_and_two(claim: Claim
         "first-order SME": (along_etas(sme_second_moment(1)), 1.0),
         "second-order SME": (along_etas(sme_second_moment(2)), 2.0),
     }
-    level = stats.split(claim.budget, len(models))
     decisions, series = [], []
     for name, (moment, order) in models.items():
         errors = np.abs(sgd - moment)
         decisions.append(stats.order_test(f"weak order of the {name} (E theta^2 at T = 1)", ETAS, errors, order,
-                                          level, context="exact moments"))
+                                          context="exact moments"))
         series.append(Series(name, ETAS.tolist(), errors.tolist()))
     series.append(Series("slope 2", ETAS.tolist(), (series[-1].y[0] * (ETAS / ETAS[0]) ** 2).tolist(),
                          style="dashed"))

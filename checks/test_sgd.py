@@ -78,7 +78,6 @@ def test_gd_follows_the_modified_flow_to_second_order(impl: Guard, profile: Any,
         stats.agreement("exact quadratic modified curvature -log(1 - eta a)/eta = a + eta a^2/2 + O(eta^2)",
                                quadratic_agrees, True, test="sympy series in eta"),
     ]
-    level = stats.split(claim.budget, 2 * len(problems))
     for name, (loss, coords) in problems.items():
         grad = numeric.gradient(loss, coords)
         field_exprs = modified_loss.modified_vector_field(loss, coords)
@@ -94,7 +93,7 @@ def test_gd_follows_the_modified_flow_to_second_order(impl: Guard, profile: Any,
         gf, mod = np.array(gf_errors), np.array(mod_errors)
         for label, errs, order in (("gradient flow of L", gf, 1.0), ("modified flow", mod, 2.0)):
             decisions.append(stats.order_test(f"order of the GD error to the {label} ({name} loss)", etas, errs,
-                                              order, level, context="ODE flows at rtol 1e-12"))
+                                              order, context="ODE flows at rtol 1e-12"))
         claim.figure(Figure(
             title=f"GD global error at T = {horizon:g} ({name} loss)", xlabel="eta", ylabel="RMS error over starts",
             xscale="log", yscale="log",
@@ -539,7 +538,6 @@ def test_shuffled_sgd_follows_the_minibatch_modified_loss(impl: Guard, seed: int
         gf_errors.append(float(np.linalg.norm(mean - _flow(lambda th: -gf_grad(np, th), theta0[None], horizon)[0])))
         mod_errors.append(float(np.linalg.norm(mean - _flow(modified_field, theta0[None], horizon)[0])))
     gf, mod = np.array(gf_errors), np.array(mod_errors)
-    level = stats.split(claim.budget, 2)
     decisions = [stats.agreement("coefficient of sum_k |grad L_k|^2 for m = 2 (derived by matching the averaged "
                                  "two-step map)", modified_loss.derived_sgd_regulariser_coefficient(),
                                  sp.Rational(1, 8), test="sympy, generic minibatch losses"),
@@ -549,7 +547,7 @@ def test_shuffled_sgd_follows_the_minibatch_modified_loss(impl: Guard, seed: int
                                  test="sympy, every partition of N = 4 into B = 2")]
     for label, errs, order in (("gradient flow of L", gf, 2.0), ("SGD modified flow", mod, 3.0)):
         decisions.append(stats.order_test(f"order of the one-epoch error of mean SGD to the {label}", etas, errs,
-                                          order, level, context="exact expectation over orderings"))
+                                          order, context="exact expectation over orderings"))
     claim.figure(Figure(
         title="Mean SGD after one epoch (exact over orderings) vs two flows", xlabel="eta", ylabel="error",
         xscale="log", yscale="log",

@@ -2,7 +2,8 @@
 
 No pytest and no HTML here. ``checks`` fills :class:`ClaimResult` records; :mod:`reports.render` draws
 them. Schema 1 (the public contract): ``{"schema": 1, "results": [{claim, family, implementation, outcome,
-message, statistic, p_value, measured, predicted, ...}], ...}``.
+message, statistic, p_value, measured, predicted, ...}], "trust": {...} | null, ...}``, where ``trust`` is the
+calibration record (``reports/calibration.json``, written by :mod:`checks.calibration`) when one exists.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from typing import Any
 
 SCHEMA = 1
 OUTCOMES = ("passed", "failed", "error", "skipped")
+#: the calibration record: measured false-alarm rate and power of every check (``python -m sgd_conformance calibrate``)
+CALIBRATION = Path(__file__).parent / "calibration.json"
 
 
 @dataclass
@@ -77,7 +80,7 @@ class ClaimResult:
 
 @dataclass
 class Report:
-    """A whole run: header facts and the results."""
+    """A whole run: header facts, the results and the calibration record (``trust``, None when uncalibrated)."""
 
     results: list[ClaimResult]
     seed: int
@@ -88,6 +91,7 @@ class Report:
     started: str
     duration_s: float
     command: str = ""
+    trust: dict[str, Any] | None = None
 
     def counts(self) -> dict[str, int]:
         return {o: sum(r.outcome == o for r in self.results) for o in OUTCOMES}
@@ -112,6 +116,12 @@ def write_json(report: Report, path: str | Path) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report.to_json(), indent=2, default=_json_default) + "\n")
+
+
+def read_calibration(path: str | Path = CALIBRATION) -> dict[str, Any] | None:
+    """The calibration record at ``path``, or None when there is none."""
+    path = Path(path)
+    return json.loads(path.read_text()) if path.is_file() else None
 
 
 def results_to_text(results: list[ClaimResult]) -> str:

@@ -2,7 +2,8 @@
 
 The page has inline CSS and inline SVG figures only: no scripts, fonts, images or links to other
 resources, so it can be archived or mailed as a single file. The template is
-``reports/templates/report.html`` (jinja2, autoescaped).
+``reports/templates/report.html`` (jinja2, autoescaped). When the report carries the calibration record
+(``report.trust``) the page has a Trust section: each check's measured false-alarm rate and power.
 """
 
 from __future__ import annotations
@@ -43,10 +44,43 @@ class ResultView:
     figures: list[FigureView]
 
 
+@dataclass
+class TrustRow:
+    """One claim of the calibration record as the page shows it."""
+
+    claim: str
+    anchor: str | None
+    budget: float | None
+    kind: str
+    false_alarm: str
+    ks_p: float | None
+    mutants: list[dict[str, Any]]
+    no_mutant: str
+    flags: list[str]
+    line: str
+
+
+@dataclass
+class TrustView:
+    """The calibration record: its level, seeds, the commands that regenerate it, and one row per claim."""
+
+    level: float
+    created: str
+    git_commit: str | None
+    seeds: list[str]
+    commands: list[str]
+    rows: list[TrustRow]
+
+    def of(self, claim: str) -> TrustRow | None:
+        return next((row for row in self.rows if row.claim == claim), None)
+
+
 def render_html(report: Report) -> str:
     """The HTML page of ``report``."""
     template = _environment().get_template("report.html")
-    return template.render(report=report, counts=report.counts(), outcomes=OUTCOMES, results=_views(report))
+    views = _views(report)
+    trust = _trust(report.trust, {v.result.claim: v.anchor for v in reversed(views)}) if report.trust else None
+    return template.render(report=report, counts=report.counts(), outcomes=OUTCOMES, results=views, trust=trust)
 
 
 def write_html(report: Report, path: str | Path) -> None:
@@ -75,6 +109,57 @@ def _views(report: Report) -> list[ResultView]:
             anchor = f"{anchor}-{seen[anchor]}"
         views.append(ResultView(result, anchor, [_draw(fig) for fig in result.figures]))
     return views
+
+
+def _trust(record: dict[str, Any], anchors: dict[str, str]) -> TrustView:
+    """The view of a calibration record (``checks.calibration``); ``anchors`` link claims to their sections."""
+    rows = [_trust_row(claim, entry, record["level"], anchors.get(claim)) for claim, entry in record["claims"].items()]
+    seeds = dict.fromkeys(text for _, entry in record["claims"].items() for text in _seed_texts(entry))
+    return TrustView(level=record["level"], created=record.get("created", ""), git_commit=record.get("git_commit"),
+                     seeds=list(seeds), commands=record.get("calibrate", []), rows=rows)
+
+
+def _trust_row(claim: str, entry: dict[str, Any], level: float, anchor: str | None) -> TrustRow:
+    part, power = entry.get("false_alarm"), entry.get("power")
+    no_mutant = ""
+    if power == []:
+        no_mutant = entry.get("no_mutant_reason") or "no registered mutant"
+    false_alarm = false_alarm_text(part)
+    mutants = power or []
+    caught = ", ".join(f"{m['bug']} {m['caught']}/{m['seeds']}" for m in mutants) or no_mutant or "not measured"
+    flags = list(entry.get("flags", []))
+    line = (f"false alarms at level {fmt(level)}: {false_alarm}"
+            + (f", KS p = {fmt(part['ks_p'])}" if part and part.get("ks_p") is not None else "")
+            + f"; mutants caught: {caught}" + (f"; flags: {', '.join(flags)}" if flags else "") + ".")
+    return TrustRow(claim=claim, anchor=anchor, budget=entry.get("budget"), kind=entry.get("kind") or "",
+                    false_alarm=false_alarm, ks_p=part.get("ks_p") if part else None, mutants=mutants,
+                    no_mutant=no_mutant, flags=flags, line=line)
+
+
+def _seed_texts(entry: dict[str, Any]) -> list[str]:
+    """How the parts of a claim entry were seeded, e.g. ``false alarms: seeds 1–100 (profile quick)``."""
+    texts = []
+    part, run = entry.get("false_alarm"), entry.get("power_run")
+    if part and part.get("seeds"):
+        texts.append(f"false alarms: {_seed_range(part['seeds'])} (profile {part.get('profile', '')})")
+    if run and run.get("seeds"):
+        texts.append(f"mutants: {_seed_range(run['seeds'])}")
+    return texts
+
+
+def _seed_range(seeds: dict[str, int]) -> str:
+    return f"seeds {seeds['first']}–{seeds['first'] + seeds['count'] - 1}"
+
+
+def false_alarm_text(part: dict[str, Any] | None) -> str:
+    """False alarms of a calibration part as ``k/n [low, high]`` (95% Clopper–Pearson), or the failures of an exact
+    check as ``k/n failed (exact)``."""
+    if part is None:
+        return "not measured"
+    if part.get("rejections") is None:
+        return f"{part['failed_at_budget']}/{part['n']} failed (exact)"
+    low, high = part["ci95"]
+    return f"{part['rejections']}/{part['n']} [{low:.3f}, {high:.3f}]"
 
 
 def _draw(fig: Figure) -> FigureView:

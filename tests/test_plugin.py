@@ -14,7 +14,8 @@ GD_STABILITY = nodeid("test_sgd.py", "test_gd_converges_iff_eta_lambda_max_below
 
 def test_help_lists_the_options(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest_inprocess("--help")
-    for option in ("--impl", "--profile", "--backend", "--seed", "--report-json", "--report-html", "--check-timeout"):
+    for option in ("--impl", "--profile", "--backend", "--seed", "--seeds=N", "--claims=GLOB", "--report-json",
+                   "--report-html", "--check-timeout"):
         result.stdout.fnmatch_lines([f"*{option}*"])
 
 

@@ -85,8 +85,6 @@ def test_check_passes_correct_implementation(pytester: pytest.Pytester, module: 
     assert result["implementation"] == (options[1].split("=", 1)[1] if variant else "reference")
 
 
-
-
 def _require_torch() -> None:
     """Skip without torch, without importing it here: torch must not be imported into this process, whose
     modules pytester restores after each test (torch cannot be unloaded); torch runs go to subprocesses."""
@@ -104,7 +102,7 @@ def test_torch_sgd_passes_the_sgd_checks(pytester: pytest.Pytester) -> None:
         assert result["outcome"] == "passed", result["message"]
 
 
-def test_torch_sgd_with_momentum_fails_the_stability_check(pytester: pytest.Pytester) -> None:
+def test_stability_check_catches_torch_sgd_with_momentum(pytester: pytest.Pytester) -> None:
     _require_torch()
     factory = pytester.makepyfile(momentum_sgd="""
         import torch
@@ -113,6 +111,7 @@ def test_torch_sgd_with_momentum_fails_the_stability_check(pytester: pytest.Pyte
     """)
     result = run_check(pytester, nodeid(SGD, "test_gd_converges_iff_eta_lambda_max_below_two"),
                        "--impl", f"sgd=torch:{factory.stem}:SGD", subprocess=True)
+    assert_caught(result, factory.stem)
     assert result["outcome"] == "failed", result["message"]
 
 

@@ -85,7 +85,9 @@ ORACLE_MUTANTS = [
 def test_lojasiewicz_check_catches_oracle_mutant(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch,
                                                  check: str, attribute: str, wrong: Any) -> None:
     monkeypatch.setattr(ml_noise, attribute, wrong)
-    assert run_check(pytester, CHECKS[check])["outcome"] == "failed"
+    result = run_check(pytester, CHECKS[check])
+    assert_caught(result, wrong.__name__.strip("_"), named=False)
+    assert result["outcome"] == "failed", result["message"]
 
 
 def test_bounded_noise_check_catches_a_schedule_with_half_the_exponent(pytester: pytest.Pytester,
@@ -94,6 +96,7 @@ def test_bounded_noise_check_catches_a_schedule_with_half_the_exponent(pytester:
     original = ml_noise.robbins_monro_steps
     monkeypatch.setattr(ml_noise, "robbins_monro_steps", lambda g, n, q, steps: original(g, n, q / 2, steps))
     result = run_check(pytester, CHECKS["bounded-noise"])
+    assert_caught(result, "schedule_half_exponent", named=False)
     assert result["outcome"] == "failed" and "slope" in result["message"]
 
 
@@ -105,4 +108,5 @@ def test_bounded_noise_check_catches_a_moment_map_with_noise_variance_eta(pytest
                         lambda: original.subs(eta**2 * sigma**2, eta * sigma**2))
     assert sp.simplify(lojasiewicz.bounded_noise_moment_map() - original) != 0
     result = run_check(pytester, CHECKS["bounded-noise"])
+    assert_caught(result, "moment_map_noise_variance_eta", named=False)
     assert result["outcome"] == "failed" and "per-chain average" in result["message"]

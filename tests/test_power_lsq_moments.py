@@ -66,6 +66,7 @@ def test_model_moments_catches_an_uncentred_covariance_in_the_theory(pytester: p
 
     monkeypatch.setattr(lsq_sde, "training_model", uncentred)
     result = run_check(pytester, nodeid(MODULE, MODEL))
+    assert_caught(result, "uncentred_covariance", named=False)
     assert result["outcome"] == "failed" and "sigma sigma' - Sigma" in result["message"], result["message"]
 
 
@@ -94,5 +95,6 @@ def test_model_moments_catches_an_uncentred_factor_in_the_solver(pytester: pytes
     """The SGD increments' covariance (and the symbolic covariance) reject a solver whose factor is uncentred."""
     monkeypatch.setattr(model, "diffusion", factor)
     result = run_check(pytester, nodeid(MODULE, MODEL))
+    assert_caught(result, factor.__name__.strip("_"), named=False)
     assert result["outcome"] == "failed", result["message"]
     assert f"Cov(increment) vs gamma x diffusion diffusion' ({where}" in result["message"], result["message"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 
 import checks.test_lsq_sde_tails  # noqa: F401  (shared with the in-process runs)
-from tests.power import mutant, nodeid, run_check
+from tests.power import assert_caught, mutant, nodeid, run_check
 
 MODULE = "test_lsq_sde_tails.py"
 CASES = [
@@ -33,6 +33,7 @@ MUST_PASS = [pytest.param(f, fam, ok, id=f"{f}-{ok or 'reference'}") for f, fam,
 @pytest.mark.parametrize(("check", "family", "bug"), MUST_FAIL)
 def test_tail_check_catches_mutant(pytester: pytest.Pytester, check: str, family: str, bug: str) -> None:
     result = run_check(pytester, nodeid(MODULE, check), "--impl", mutant(family, bug))
+    assert_caught(result, bug)
     assert result["outcome"] == "failed", result["message"]
     assert result["message"].startswith("FAILED ") and bug in result["message"]
     assert REJECTED_BY[bug] in result["message"]

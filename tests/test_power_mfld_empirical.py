@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import checks.test_mfld_empirical  # noqa: F401  (shared with the in-process runs)
-from tests.power import mutant, nodeid, run_check
+from tests.power import assert_caught, mutant, nodeid, run_check
 
 MODULE = "test_mfld_empirical.py"
 PARITY = nodeid(MODULE, "test_mfld_learns_sparse_parity_where_the_fixed_kernel_lags")
@@ -43,6 +43,7 @@ def _local(name: str) -> str:
 def test_mfld_empirical_guard_catches_an_update_that_cannot_learn(pytester: pytest.Pytester, node: str,
                                                                   bug: str) -> None:
     result = run_check(pytester, node, "--impl", _local(bug))
+    assert_caught(result, bug)
     assert result["outcome"] == "failed", result["message"]
 
 

@@ -12,7 +12,7 @@ import pytest
 
 import checks.test_mfld_free_energy  # noqa: F401  (shared with the in-process runs)
 from solvers import mean_field_net
-from tests.power import nodeid, run_check
+from tests.power import assert_caught, nodeid, run_check
 from theory import free_energy
 
 MODULE = "test_mfld_free_energy.py"
@@ -75,5 +75,6 @@ def test_check_catches_the_mutant(pytester: pytest.Pytester, monkeypatch: pytest
                                   module: object, name: str, wrong: Callable[..., Any], expected: str) -> None:
     monkeypatch.setattr(module, name, wrong)
     result = run_check(pytester, check)
+    assert_caught(result, wrong.__name__, named=False)
     assert result["outcome"] == "failed", result
     assert expected in result["message"]

@@ -11,7 +11,7 @@ import pytest
 import checks.test_ntk  # noqa: F401  (shared with the in-process runs)
 from solvers import two_layer
 from solvers._xp import namespace
-from tests.power import nodeid, run_check
+from tests.power import assert_caught, nodeid, run_check
 
 JACOBIAN = nodeid("test_ntk.py", "test_ntk_jacobian_is_sigma_over_sqrt_n_with_a_width_free_law")
 LIMIT = nodeid("test_ntk.py",
@@ -80,6 +80,7 @@ def test_ntk_checks_catch_their_mutants(pytester: pytest.Pytester, monkeypatch: 
                                         attribute: str, mutant: Any, signature: str) -> None:
     monkeypatch.setattr(two_layer, attribute, mutant)
     result = run_check(pytester, node)
+    assert_caught(result, mutant.__name__.strip("_"), named=False)
     assert result["outcome"] == "failed" and signature in result["message"]
 
 
@@ -128,4 +129,5 @@ def test_ntk_training_checks_catch_their_mutants(pytester: pytest.Pytester, monk
                                                  node: str, attribute: str, mutant: Any, signature: str) -> None:
     monkeypatch.setattr(two_layer, attribute, mutant)
     result = run_check(pytester, node)
+    assert_caught(result, mutant.__name__.strip("_"), named=False)
     assert result["outcome"] == "failed" and signature in result["message"]

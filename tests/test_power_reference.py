@@ -13,7 +13,7 @@ import checks.test_mean_field  # noqa: F401
 import checks.test_minibatch_noise  # noqa: F401
 import checks.test_sde_models  # noqa: F401
 from solvers import minibatch, two_layer
-from tests.power import nodeid, run_check
+from tests.power import assert_caught, nodeid, run_check
 from theory import modified_loss, ridge, sgf
 from theory.symbols import t
 
@@ -46,6 +46,7 @@ def test_gf_vs_ridge_catches_a_gradient_flow_with_the_wrong_gradient_factor(
 
     monkeypatch.setattr(ridge, "gradient_flow_filter", wrong)
     result = run_check(pytester, GF_VS_RIDGE)
+    assert_caught(result, "gradient_flow_factor_two", named=False)
     assert result["outcome"] == "failed" and "calibration" in result["message"]
 
 
@@ -64,6 +65,7 @@ def test_minibatch_check_catches_a_sampler_that_always_draws_with_replacement(
                         lambda rng, chains, population, batch, replacement: original(rng, chains, population, batch,
                                                                                      True))
     result = run_check(pytester, MINIBATCH)
+    assert_caught(result, "always_with_replacement", named=False)
     assert result["outcome"] == "failed" and "without replacement" in result["message"]
 
 
@@ -77,7 +79,9 @@ def test_minibatch_check_catches_a_gradient_normalised_by_sqrt_b(
         return original(theta, features, targets, indices) * batch / batch**0.5
 
     monkeypatch.setattr(minibatch, "least_squares_minibatch_gradient", wrong)
-    assert run_check(pytester, MINIBATCH)["outcome"] == "failed"
+    result = run_check(pytester, MINIBATCH)
+    assert_caught(result, "gradient_over_sqrt_b", named=False)
+    assert result["outcome"] == "failed", result["message"]
 
 
 SME = nodeid("test_sde_models.py", "test_stochastic_modified_equations_have_weak_orders_one_and_two")
@@ -97,6 +101,7 @@ def test_sme_check_catches_a_modified_loss_with_coefficient_eta_over_two(
 
     monkeypatch.setattr(modified_loss, "derived_modified_loss", doubled)
     result = run_check(pytester, SME)
+    assert_caught(result, "modified_loss_eta_over_two", named=False)
     assert result["outcome"] == "failed" and "second-order SME" in result["message"]
 
 
@@ -108,7 +113,9 @@ def test_sgf_check_catches_a_diffusion_missing_the_half(pytester: pytest.Pyteste
     """Mutant: D = (eta/b) Sigma (the stationary variance of the model doubles)."""
     original = sgf.matched_diffusion
     monkeypatch.setattr(sgf, "matched_diffusion", lambda d=2: 2 * original(d))
-    assert run_check(pytester, SGF)["outcome"] == "failed"
+    result = run_check(pytester, SGF)
+    assert_caught(result, "diffusion_missing_the_half", named=False)
+    assert result["outcome"] == "failed", result["message"]
     monkeypatch.undo()
     assert run_check(pytester, SGF)["outcome"] == "passed"
 
@@ -121,6 +128,8 @@ def test_particle_identity_catches_ntk_scaling_used_as_mean_field(pytester: pyte
     """Mutant: the network's 'mean_field' output scale is n^-1/2 (time scaling off by sqrt(n))."""
     original = two_layer.output_scale
     monkeypatch.setattr(two_layer, "output_scale", lambda n, scaling: original(n, "ntk"))
-    assert run_check(pytester, PARTICLES)["outcome"] == "failed"
+    result = run_check(pytester, PARTICLES)
+    assert_caught(result, "ntk_scale_as_mean_field", named=False)
+    assert result["outcome"] == "failed", result["message"]
     monkeypatch.undo()
     assert run_check(pytester, PARTICLES)["outcome"] == "passed"

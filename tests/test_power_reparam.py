@@ -12,7 +12,7 @@ import pytest
 import sympy as sp
 
 import checks.test_reparameterisation  # noqa: F401  (shared with the in-process runs)
-from tests.power import nodeid, run_check
+from tests.power import assert_caught, nodeid, run_check
 from theory import reparam
 
 HESSIAN = nodeid("test_reparameterisation.py",
@@ -35,6 +35,7 @@ def test_hessian_check_catches_the_law_d_h_d(pytester: pytest.Pytester, monkeypa
 
     monkeypatch.setattr(reparam, "transformed_hessian", wrong)
     result = run_check(pytester, HESSIAN)
+    assert_caught(result, "hessian_d_h_d", named=False)
     assert result["outcome"] == "failed" and "D^-1 Hess L D^-1" in result["message"]
 
 
@@ -48,7 +49,9 @@ def test_hessian_check_catches_the_law_d_inverse_h_d(pytester: pytest.Pytester,
         return hessian * scales[..., None, :] / scales[..., :, None]
 
     monkeypatch.setattr(reparam, "transformed_hessian", wrong)
-    assert run_check(pytester, HESSIAN)["outcome"] == "failed"
+    result = run_check(pytester, HESSIAN)
+    assert_caught(result, "hessian_d_inverse_h_d", named=False)
+    assert result["outcome"] == "failed", result["message"]
 
 
 def test_igs_check_passes_on_the_pseudo_inverse(pytester: pytest.Pytester) -> None:
@@ -63,4 +66,5 @@ def test_igs_check_catches_a_regularised_inverse(pytester: pytest.Pytester, monk
 
     monkeypatch.setattr(reparam, "fisher_pseudo_inverse", wrong)
     result = run_check(pytester, IGS)
+    assert_caught(result, "regularised_fisher_inverse", named=False)
     assert result["outcome"] == "failed" and "IGS" in result["message"]

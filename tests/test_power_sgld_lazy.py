@@ -115,6 +115,16 @@ def _du_entry(expr: sp.Expr) -> Callable[[], sp.Expr]:
 
 
 c = lazy_training.cosine
+def _arccos_in_degrees(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Gram entry with arccos read in degrees: c (pi - 180 theta / pi) / (2 pi)."""
+    monkeypatch.setattr(lazy_training, "du_gram_entry", _du_entry(c * (sp.pi - sp.acos(c) * 180 / sp.pi) / (2 * sp.pi)))
+
+
+def _sign_of_pi_minus_theta(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Gram entry with theta - pi for pi - theta: c (theta - pi) / (2 pi)."""
+    monkeypatch.setattr(lazy_training, "du_gram_entry", _du_entry(c * (sp.acos(c) - sp.pi) / (2 * sp.pi)))
+
+
 MODEL_MUTANTS = [
     pytest.param(MODEL, _unscaled_noise, "diffusion diffusion' = eta Sigma_a", id="model-unscaled-noise"),
     pytest.param(MODEL, _uncentred_factor, "diffusion diffusion' = eta Sigma_a", id="model-uncentred-factor"),
@@ -123,10 +133,9 @@ MODEL_MUTANTS = [
     pytest.param(EIGEN, _kernel_of_scaled_outputs, "decay order of E[1 - min_t", id="eigenvalue-scaled-kernel"),
     pytest.param(LOSS, _unscaled_noise, "moment generator read off", id="loss-unscaled-noise"),
     pytest.param(LOSS, _loss_without_inverse_square, "moment generator read off", id="loss-without-1/a^2"),
-    pytest.param(POSITIVE, lambda mp: mp.setattr(lazy_training, "du_gram_entry", _du_entry(
-        c * (sp.pi - sp.acos(c) * 180 / sp.pi) / (2 * sp.pi))), "from J_0 equals", id="positive-arccos-degrees"),
-    pytest.param(POSITIVE, lambda mp: mp.setattr(lazy_training, "du_gram_entry", _du_entry(
-        c * (sp.acos(c) - sp.pi) / (2 * sp.pi))), "lambda_0 = lambda_min(H_inf)", id="positive-sign-of-pi-minus-theta"),
+    pytest.param(POSITIVE, _arccos_in_degrees, "from J_0 equals", id="positive-arccos-degrees"),
+    pytest.param(POSITIVE, _sign_of_pi_minus_theta, "lambda_0 = lambda_min(H_inf)",
+                 id="positive-sign-of-pi-minus-theta"),
 ]
 
 
@@ -135,6 +144,7 @@ def test_lazy_check_catches_model_mutant(pytester: pytest.Pytester, monkeypatch:
                                          patch: Callable[[pytest.MonkeyPatch], None], decision: str) -> None:
     patch(monkeypatch)
     result = run_check(pytester, nodeid(MODULE, check))
+    assert_caught(result, patch.__name__.strip("_"), named=False)
     assert result["outcome"] == "failed", result["message"]
     assert decision in result["message"], result["message"]
 

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from pathlib import Path
 
 import pytest
 
-from reports.model import ClaimResult, Figure, Report, Series
+from reports.model import ClaimResult, Figure, Report, Series, read_calibration
 from reports.plots import figure_svg
-from reports.render import fmt, render_html, slugify, write_html
+from reports.render import false_alarm_text, fmt, render_html, slugify, write_html
 
 SEED_WORDING = "The lecture calls the PDE 'Feynman–Kac'; it is the Fokker–Planck equation."
 MESSAGE = "FAILED sgld.gibbs — reference\n  measured 0.31 < predicted 0.5 & more"
@@ -139,3 +140,51 @@ def test_undrawable_figure_does_not_lose_the_page() -> None:
     report.results[0].figures = [Figure("odd", "x", "y", series=[Series("s", [1.0], [1.0], style="bars")])]
     html = render_html(report)
     assert "could not be drawn" in html and "bars" in html
+
+
+def trust_record() -> dict[str, object]:
+    """A calibration record: a p-value claim with two mutants (one missed), an exact claim without a mutant."""
+    false_alarm = {"n": 100, "rejections": 4, "ci95": [0.011, 0.0993], "ks_p": 0.4321, "failed_at_budget": 0,
+                   "seeds": {"first": 1, "count": 100}, "profile": "quick", "flags": []}
+    return {"schema": 1, "level": 0.05, "created": "2025-01-02T00:00:00+00:00", "git_commit": "abc123",
+            "calibrate": ["python -m sgd_conformance calibrate --claims 'sgld.*'"], "commands": [],
+            "claims": {
+                "sgld.time-scale": {
+                    "budget": 1e-3, "kind": "p-value", "false_alarm": false_alarm, "flags": ["misses_mutant"],
+                    "power_run": {"seeds": {"first": 1, "count": 20}},
+                    "power": [{"test": "tests/test_power.py::t[a]", "bug": "sgld_half_speed", "seeds": 20, "caught": 20,
+                               "misses_mutant": False},
+                              {"test": "tests/test_power.py::t[b]", "bug": "sgld_noise_sqrt_lr_t", "seeds": 20,
+                               "caught": 17, "misses_mutant": True}]},
+                "sgd.contract": {
+                    "budget": 1e-3, "kind": "exact", "flags": [], "power": [], "no_mutant_reason": "checked by <hand>",
+                    "false_alarm": {**false_alarm, "rejections": None, "ks_p": None, "ci95": None}}}}
+
+
+def test_trust_section_shows_the_calibration() -> None:
+    report = synthetic_report()
+    report.trust = trust_record()
+    html = render_html(report)
+    assert 'id="trust"' in html and 'href="#trust"' in html
+    assert "python -m sgd_conformance calibrate --claims &#39;sgld.*&#39;" in html
+    assert "false alarms: seeds 1–100 (profile quick)" in html and "mutants: seeds 1–20" in html
+    assert "4/100 [0.011, 0.099]" in html and "0.4321" in html and "0/100 failed (exact)" in html
+    assert "sgld_noise_sqrt_lr_t 17/20" in html and '<span class="badge flag">misses_mutant</span>' in html
+    assert "checked by &lt;hand&gt;" in html
+    assert '<a href="#sgld-time-scale--reference">sgld.time-scale</a>' in html  # a claim of this report links
+    assert "false alarms at level 0.05: 4/100 [0.011, 0.099], KS p = 0.4321; mutants caught: sgld_half_speed 20/20" \
+        in html  # the line in the claim's own section
+    without_namespaces = re.sub(r'\sxmlns(:\w+)?="[^"]*"', "", html)
+    assert "<script" not in without_namespaces and "http" not in without_namespaces
+    assert 'id="trust"' not in render_html(synthetic_report())
+
+
+def test_trust_is_part_of_the_json_twin_and_read_from_the_record_file(tmp_path: Path) -> None:
+    report = synthetic_report()
+    report.trust = trust_record()
+    assert report.to_json()["trust"] == trust_record() and synthetic_report().to_json()["trust"] is None
+    path = tmp_path / "calibration.json"
+    assert read_calibration(path) is None
+    path.write_text(json.dumps(trust_record()))
+    assert read_calibration(path) == trust_record()
+    assert false_alarm_text(None) == "not measured"
