@@ -77,6 +77,17 @@ _PYTEST_BROKE = (2, 3, 4)  # interrupted, internal error, usage error: no data (
 #: before the claim's check runs. Claims absent here with ``"power": []`` have a reason still to be given.
 NO_MUTANT_REASON: dict[str, str] = {}
 
+#: claim id -> why its verdict is a sanity guard around a report rather than a test of the claim (the report shows the
+#: measured band; the guard catches implementations that cannot be right). Shown as the claim's kind in the record.
+REPORT_ONLY: dict[str, str] = {
+    "mfld.sparse-parity": "report-only (the slides give no constants): accuracy bands of MFLD and the NTK regression; "
+                          "guard: MFLD above chance",
+    "mfld.annealing": "report-only (no constants, stage length unspecified): annealed vs fixed objective; guards: "
+                      "finite objectives, the annealed run descends",
+    "lecture.edge-of-stability": "provable part exact (eta lambda_max <= 2 at every converged minimum); the "
+                                 "progressive-sharpening band is reported, guarded only above",
+}
+
 
 class CalibrationError(RuntimeError):
     """A calibration run produced no data (pytest broke, or no check matched), or its record cannot be merged."""
@@ -234,6 +245,8 @@ def claim_entries(budgets: dict[str, float], false_alarm: dict[str, dict[str, An
     for part in (false_alarm, power):
         for claim, fields in (part or {}).items():
             entries.setdefault(claim, {"budget": budgets.get(claim)}).update(fields)
+            if claim in REPORT_ONLY and "kind" in fields:
+                entries[claim]["kind"] = f"{fields['kind']}; {REPORT_ONLY[claim]}"
     return {claim: {**entry, "flags": claim_flags(entry)} for claim, entry in sorted(entries.items())}
 
 
