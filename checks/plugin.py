@@ -301,7 +301,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 def _versions() -> dict[str, str]:
     versions = {"python": platform.python_version()}
-    for dist in ("sgd-conformance", "numpy", "scipy", "sympy", "mpmath", "hypothesis", "torch", "cupy-cuda12x"):
+    for dist in ("sgd-conformance", "numpy", "scipy", "sympy", "mpmath", "hypothesis", "torch", "cupy-cuda12x",
+                 "cupy-cuda13x"):
         try:
             versions[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:

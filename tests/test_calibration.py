@@ -243,3 +243,11 @@ def test_reproduce_line_drops_the_seed_parameter_of_seeds(nodeid: str, expected:
     from checks.assertions import reproducible_nodeid
 
     assert reproducible_nodeid(nodeid) == expected
+
+
+def test_report_only_claims_are_listed_as_such_with_the_reason() -> None:
+    """A report-only claim keeps its measured kind and says why its verdict is only a guard."""
+    claim = next(iter(calibration.REPORT_ONLY))
+    entries = claim_entries({claim: 1e-3}, {claim: {"kind": "exact", "false_alarm": None}}, None)
+    assert entries[claim]["kind"] == f"exact; {calibration.REPORT_ONLY[claim]}"
+    assert set(calibration.REPORT_ONLY) <= set(calibration.registered_claims())
