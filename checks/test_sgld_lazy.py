@@ -280,7 +280,7 @@ PATHWISE_ORDER = 0.5
                "(one-sided least-squares slopes, delta-method covariance across the coupled alphas); (b) linearised "
                "net: E|v_t - v_inf|^2 = E e_t'K_0^-1 e_t (v_inf = J_0'K_0^-1 y, where the limit comes to rest) at t = "
                "2.5, 5, 10 vs the exact lazy-limit moments (z with the exact sd from the exact fourth moments), dt = "
-               "1/100, 1/200, 1/400 by profile so that the exact Euler–Maruyama bias is < 0.25 standard error at each "
+               "1/200, 1/200, 1/400 by profile so that the exact Euler–Maruyama bias is < 0.25 standard error at each "
                "profile's size.",
     source="seed 000 ('parameters remain in the initialization neighborhood indefinitely with high probability for "
            "large alpha'; stopping-time argument); derived (CLAIMS-DETAIL §4 3.2); Oberweis & Cayci, arXiv 2510.21245 "
