@@ -70,6 +70,19 @@ def mutant(family: str, name: str) -> str:
     return f"{family}={MUTANTS}:{name}"
 
 
+def integrator_cases(cases: list[tuple[str, list[str], list[str], list[str]]], own: Path) -> tuple[list, list]:
+    """Parameters of the must-fail and must-pass tests of ``sde`` checks from ``(check, mutants of
+    tests/mutants.py, mutants of the file ``own``, correct variants of tests/mutants.py)``: ``(check, spec, bug)``
+    for each mutant and ``(check, variant or None)`` for the reference and each variant."""
+    must_fail = ([pytest.param(check, mutant("sde", bug), bug, id=f"{check}-{bug}")
+                  for check, bugs, _, _ in cases for bug in bugs]
+                 + [pytest.param(check, f"sde={own}:{bug}", bug, id=f"{check}-{bug}")
+                    for check, _, bugs, _ in cases for bug in bugs])
+    must_pass = [pytest.param(check, ok, id=f"{check}-{ok or 'reference'}")
+                 for check, _, _, oks in cases for ok in [None, *oks]]
+    return must_fail, must_pass
+
+
 def assert_caught(result: dict[str, Any], bug: str, *, named: bool = True) -> None:
     """A wrong implementation is caught: ``failed`` (the claim does not hold) or ``error`` (e.g. NaN where theory says
     the chain is stable), with a message that names the implementation.

@@ -19,7 +19,7 @@ from scipy.linalg import expm
 
 import checks.test_lsq_sde_convergence as convergence  # (shared with the in-process runs)
 from checks import profiles
-from tests.power import ROOT, assert_caught, mutant, nodeid, run_check
+from tests.power import ROOT, assert_caught, integrator_cases, mutant, nodeid, run_check
 
 MODULE = "test_lsq_sde_convergence.py"
 EXPONENTIAL = "test_noiseless_second_moment_decays_exponentially"
@@ -40,12 +40,7 @@ CASES = [
      ["em_correct_variant"]),
 ]
 
-MUST_FAIL = ([pytest.param(check, mutant("sde", bug), bug, id=f"{check}-{bug}")
-              for check, bugs, _, _ in CASES for bug in bugs]
-             + [pytest.param(check, f"sde={OWN}:{bug}", bug, id=f"{check}-{bug}")
-                for check, _, bugs, _ in CASES for bug in bugs])
-MUST_PASS = [pytest.param(check, ok, id=f"{check}-{ok or 'reference'}")
-             for check, _, _, oks in CASES for ok in [None, *oks]]
+MUST_FAIL, MUST_PASS = integrator_cases(CASES, OWN)
 
 
 @pytest.mark.parametrize(("check", "spec", "bug"), MUST_FAIL)

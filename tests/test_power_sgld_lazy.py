@@ -26,7 +26,7 @@ from checks import profiles
 from checks.impl import Guard, Runner, reference
 from solvers import lazy_sgld, two_layer
 from solvers.rng import generator
-from tests.power import ROOT, assert_caught, mutant, nodeid, run_check
+from tests.power import ROOT, assert_caught, integrator_cases, mutant, nodeid, run_check
 from theory import lazy_training
 
 MODULE = "test_sgld_lazy.py"
@@ -48,12 +48,7 @@ CASES = [
      ["em_correct_variant"]),
 ]
 
-MUST_FAIL = ([pytest.param(check, mutant("sde", bug), bug, id=f"{check}-{bug}")
-              for check, bugs, _, _ in CASES for bug in bugs]
-             + [pytest.param(check, f"sde={OWN}:{bug}", bug, id=f"{check}-{bug}")
-                for check, _, bugs, _ in CASES for bug in bugs])
-MUST_PASS = [pytest.param(check, ok, id=f"{check}-{ok or 'reference'}")
-             for check, _, _, oks in CASES for ok in [None, *oks]]
+MUST_FAIL, MUST_PASS = integrator_cases(CASES, OWN)
 
 
 @pytest.mark.parametrize(("check", "spec", "bug"), MUST_FAIL)
