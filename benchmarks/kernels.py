@@ -17,10 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from solvers import lsq_sde, mfld, rng, sde, sgld, two_layer
-from solvers._xp import asarray
-from solvers.problems import Quadratic
-from theory import losses, numeric
+from sgd_conformance.solvers import lsq_sde, mfld, rng, sde, sgld, two_layer
+from sgd_conformance.solvers._xp import asarray
+from sgd_conformance.solvers.problems import Quadratic
+from sgd_conformance.theory import losses, numeric
 
 SEED = 20240608
 Build = Callable[[ModuleType, int], Callable[[], Any]]

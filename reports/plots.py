@@ -20,7 +20,7 @@ from matplotlib.axes import Axes
 from matplotlib.container import Container
 from matplotlib.figure import Figure as MplFigure
 
-from reports.model import Figure, Series
+from sgd_conformance.reports.model import Figure, Series
 
 STYLES = ("points", "line", "dashed", "step", "hist")
 SCALES = ("linear", "log")

@@ -18,8 +18,8 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from reports.model import OUTCOMES, ClaimResult, Figure, Report
-from reports.plots import figure_svg
+from sgd_conformance.reports.model import OUTCOMES, ClaimResult, Figure, Report
+from sgd_conformance.reports.plots import figure_svg
 
 _TEMPLATES = Path(__file__).parent / "templates"
 _MAX_ITEMS = 12

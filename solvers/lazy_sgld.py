@@ -31,8 +31,8 @@ from typing import Any
 
 import numpy as np
 
-from solvers import two_layer
-from solvers._xp import asarray, namespace
+from sgd_conformance.solvers import two_layer
+from sgd_conformance.solvers._xp import asarray, namespace
 
 
 def antisymmetric_init(half: two_layer.Params) -> two_layer.Params:

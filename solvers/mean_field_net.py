@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from solvers._xp import namespace
+from sgd_conformance.solvers._xp import namespace
 
 
 def _split(x: Any, z: Any) -> tuple[Any, Any, Any]:

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from solvers._xp import namespace
+from sgd_conformance.solvers._xp import namespace
 
 Step = Callable[[Any, Any], Any]
 

@@ -24,8 +24,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from solvers import mean_field_net as net
-from solvers._xp import namespace
+from sgd_conformance.solvers import mean_field_net as net
+from sgd_conformance.solvers._xp import namespace
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from solvers._xp import namespace
+from sgd_conformance.solvers._xp import namespace
 
 
 def sample_indices(rng: np.random.Generator, chains: int, population: int, batch: int, replacement: bool) -> np.ndarray:

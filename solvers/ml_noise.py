@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from solvers._xp import namespace
+from sgd_conformance.solvers._xp import namespace
 
 
 def unit_sphere(rng: Any, steps: int, chains: int, d: int) -> Any:

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from solvers._xp import asarray, namespace
+from sgd_conformance.solvers._xp import asarray, namespace
 
 
 @dataclass(frozen=True, eq=False)

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from solvers._xp import is_numpy, namespace
+from sgd_conformance.solvers._xp import is_numpy, namespace
 
 
 def _label_words(labels: tuple[object, ...]) -> list[int]:

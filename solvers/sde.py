@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from solvers._xp import namespace
+from sgd_conformance.solvers._xp import namespace
 
 Field = Callable[[Any, float], Any]
 

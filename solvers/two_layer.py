@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from solvers._xp import namespace
+from sgd_conformance.solvers._xp import namespace
 
 ACTIVATIONS = ("relu", "tanh")
 SCALINGS = ("ntk", "mean_field")

@@ -1,17 +1,19 @@
-"""Running one check in a fresh in-process pytest session and reading its outcome from the JSON report.
+"""Running one check through :func:`sgd_conformance.run_claim`, in this process, and reading its outcome as the
+schema-1 result record.
 
-For the calibration (:mod:`checks.calibration`) three environment variables change how the power tests run:
+For the calibration (:mod:`sgd_conformance.checks.harness.calibration`) three environment variables change how the
+power tests run:
 
-* ``SGD_CONFORMANCE_POWER_SEED``: :func:`run_check` runs the check at ``--seed`` this value (unless the caller
-  passes ``--seed`` itself);
-* ``SGD_CONFORMANCE_POWER_CLAIMS``: whitespace-separated claim globs; :func:`run_check` passes them as ``--claims``
-  and skips the calling test when its check is not the check of a matching claim;
+* ``SGD_CONFORMANCE_POWER_SEED``: :func:`run_check` runs the check at this seed (unless the caller passes ``--seed``);
+* ``SGD_CONFORMANCE_POWER_CLAIMS``: whitespace-separated claim globs; :func:`run_check` skips the calling test when
+  its check is not the check of a matching claim;
 * ``SGD_CONFORMANCE_POWER_LOG``: a directory; :func:`assert_caught` appends one JSON line per call (whether the
   mutant was caught) to ``<dir>/<pid>.jsonl`` before it asserts.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
 from pathlib import Path
@@ -19,11 +21,8 @@ from typing import Any
 
 import pytest
 
-# Imported once here so that in-process runs reuse them (and their cached symbolic derivations): pytester
-# restores sys.modules after each run, dropping only what the run itself imported.
-import checks.test_sde_schemes  # noqa: F401
-import checks.test_sgd  # noqa: F401
-import checks.test_sgld  # noqa: F401
+from sgd_conformance.checks.harness.run import claims_of_module, run_claim
+from sgd_conformance.reports.model import results_to_text
 
 ROOT = Path(__file__).resolve().parents[1]
 MUTANTS = ROOT / "tests" / "mutants.py"
@@ -32,37 +31,55 @@ CLAIMS_VARIABLE = "SGD_CONFORMANCE_POWER_CLAIMS"
 LOG_VARIABLE = "SGD_CONFORMANCE_POWER_LOG"
 
 
-def nodeid(module: str, test: str) -> str:
-    return f"{ROOT / 'checks' / module}::{test}"
+def claim_id(module: str, check: str) -> str:
+    """The id of the claim whose check is the function ``check`` of the check module ``module`` (a file name of
+    ``checks/``)."""
+    name = "sgd_conformance.checks." + Path(module).stem
+    found = [c.id for c in claims_of_module(name) if c.check is not None and c.check.__name__ == check]
+    if not found:
+        raise LookupError(f"{name} has no check called {check}")
+    return found[0]
 
 
-def run_check(pytester: pytest.Pytester, node: str, *options: str, subprocess: bool = False) -> dict[str, Any]:
-    """Outcome record (schema-1 result) of the check ``node`` run with ``options``.
-
-    ``subprocess=True`` for torch implementations: torch cannot be imported twice into one process.
-    """
-    report = pytester.path / "results.json"
-    run = pytester.runpytest_subprocess if subprocess else pytester.runpytest_inprocess
-    current = os.environ.get("PYTEST_CURRENT_TEST")  # the inner session clears it; the power log names the test by it
-    run(node, "--report-json", str(report), "-p", "no:cacheprovider", *options, *_calibration_options(options))
-    if current is not None:
-        os.environ["PYTEST_CURRENT_TEST"] = current
-    results = json.loads(report.read_text())["results"]
-    if not results and os.environ.get(CLAIMS_VARIABLE):
-        pytest.skip(f"{node} is not the check of a claim matching {CLAIMS_VARIABLE}")
-    (result,) = results
-    return result
+def pytest_args(claim: str) -> list[str]:
+    """Arguments of a pytest session that collects the check of ``claim`` alone, from any directory."""
+    module = claim_module(claim)
+    return ["--pyargs", module, "--sgdc-claims", claim]
 
 
-def _calibration_options(options: tuple[str, ...]) -> list[str]:
-    """``--seed`` and ``--claims`` from the calibration's environment variables (none when they are unset)."""
-    extra = []
-    seed = os.environ.get(SEED_VARIABLE)
-    if seed is not None and not any(o == "--seed" or o.startswith("--seed=") for o in options):
-        extra += ["--seed", seed]
-    for glob in os.environ.get(CLAIMS_VARIABLE, "").split():
-        extra += ["--claims", glob]
-    return extra
+def claim_module(claim: str) -> str:
+    """The check module that declares ``claim``."""
+    from sgd_conformance.checks.harness.run import registry
+
+    return registry()[claim].module
+
+
+def run_check(claim: str, *options: str) -> dict[str, Any]:
+    """Outcome record (schema-1 result) of the check of ``claim`` run with the plugin's ``options``
+    (``--impl FAMILY=SPEC``, ``--seed N``, ``--profile NAME``, ``--check-timeout S``)."""
+    impls: dict[str, str] = {}
+    settings: dict[str, Any] = {}
+    pairs = iter(options)
+    for option in pairs:
+        value = next(pairs)
+        if option == "--impl":
+            family, _, spec = value.partition("=")
+            impls[family] = spec
+        elif option == "--seed":
+            settings["seed"] = int(value)
+        elif option == "--profile":
+            settings["profile"] = value
+        elif option == "--check-timeout":
+            settings["timeout_s"] = float(value)
+        else:
+            raise ValueError(f"run_check does not take {option}")
+    globs = os.environ.get(CLAIMS_VARIABLE, "").split()
+    if globs and not any(fnmatch.fnmatchcase(claim, g) for g in globs):
+        pytest.skip(f"{claim} is not a claim matching {CLAIMS_VARIABLE}")
+    if "seed" not in settings and os.environ.get(SEED_VARIABLE) is not None:
+        settings["seed"] = int(os.environ[SEED_VARIABLE])
+    (record,) = json.loads(results_to_text([run_claim(claim, impls, **settings)]))
+    return record
 
 
 def mutant(family: str, name: str) -> str:

@@ -9,18 +9,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from solvers import problems, rng, sde, sgd
+from sgd_conformance.checks.harness.run import check_modules
+from sgd_conformance.solvers import problems, rng, sde, sgd
+from sgd_conformance.theory import losses, numeric
 from tests.gpu import cupy_or_skip
-from tests.power import ROOT
-from theory import losses, numeric
 
-CHECK_MODULES = sorted(path.name for path in (ROOT / "checks").glob("test_*.py"))
+CHECK_MODULES = check_modules()
 
 
 def _verdicts(pytester: pytest.Pytester, module: str, *options: str) -> dict[str, dict]:
     """Every check of ``module`` at ``--profile quick``: its result record by claim id."""
     report = pytester.path / f"results{len(options)}.json"
-    pytester.runpytest_inprocess(str(ROOT / "checks" / module), "--report-json", str(report), "-p", "no:cacheprovider",
+    pytester.runpytest_inprocess("--pyargs", module, "--report-json", str(report), "-p", "no:cacheprovider",
                                  *options)
     return {r["claim"]: r for r in json.loads(Path(report).read_text())["results"]}
 
@@ -58,7 +58,7 @@ def test_reference_solvers_use_only_the_array_api() -> None:
 def test_least_squares_sde_models_use_only_the_array_api() -> None:
     """The seed-001 models (structured noise, contract fields, EM step) on array-api-strict equal NumPy."""
     xs = pytest.importorskip("array_api_strict")
-    from solvers.lsq_sde import PopulationSDE, TrainingSDE
+    from sgd_conformance.solvers.lsq_sde import PopulationSDE, TrainingSDE
 
     generator = np.random.default_rng(1)
     models = (TrainingSDE(generator.standard_normal((5, 3)), generator.standard_normal(5), 0.2),
@@ -74,7 +74,7 @@ def test_least_squares_sde_models_use_only_the_array_api() -> None:
 def test_mean_field_solvers_use_only_the_array_api() -> None:
     """The MFLD particle solver (replicas, M, d) and the mean-field network run on array-api-strict as on NumPy."""
     xs = pytest.importorskip("array_api_strict")
-    from solvers import mean_field_net, mfld
+    from sgd_conformance.solvers import mean_field_net, mfld
 
     generator = np.random.default_rng(2)
     particles = generator.standard_normal((3, 5, 1))

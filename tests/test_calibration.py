@@ -4,6 +4,7 @@ power log of tests/power.py, and the command line."""
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +12,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from checks import calibration
-from checks.calibration import (
+from sgd_conformance.checks.harness import calibration
+from sgd_conformance.checks.harness.calibration import (
     claim_entries,
     clopper_pearson,
     false_alarm_stats,
@@ -24,10 +25,11 @@ from checks.calibration import (
     rejected_at,
     seed_chunks,
 )
+from sgd_conformance.checks.harness.claims import Claim
 from tests import power
-from tests.power import assert_caught, nodeid, run_check
+from tests.power import assert_caught, claim_id, claim_module, mutant, pytest_args, run_check
 
-SGF_MEAN = nodeid("test_sgd.py", "test_mean_of_sgd_is_gd_on_least_squares")  # ~0.2 s, has a p-value
+SGF_MEAN = claim_id("sgd.py", "test_mean_of_sgd_is_gd_on_least_squares")  # ~0.2 s, has a p-value
 LEVEL = 0.05
 
 
@@ -104,14 +106,19 @@ def test_a_mutant_is_missed_when_more_than_one_seed_misses_it() -> None:
                         "not-logged": (4, 5, False)}
 
 
-def test_claims_without_a_mutant_get_an_empty_power_list_and_the_reason(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(calibration.NO_MUTANT_REASON, "theory.only", "a check of the theory alone")
+def _claim(claim_id: str, **record: Any) -> Claim:
+    return Claim(claim_id, "reference", "statement", "hypotheses", "source", **record)
+
+
+def test_claims_without_a_mutant_get_an_empty_power_list_and_the_reason() -> None:
     run = {"command": "calibrate", "date": "today", "seeds": {"first": 1, "count": 2}}
     table = {"with": [{"test": "t", "bug": "b", "seeds": 2, "caught": 0, "misses_mutant": True}]}
-    parts = power_parts(table, ["with", "theory.only", "unexplained"], run)
+    scope = [_claim("with"), _claim("theory.only", no_mutant_reason="a check of the theory alone"),
+             _claim("unexplained")]
+    parts = power_parts(table, scope, run)
     assert parts["theory.only"]["power"] == [] and parts["theory.only"]["no_mutant_reason"].startswith("a check")
     assert parts["unexplained"]["no_mutant_reason"] is None and parts["with"]["no_mutant_reason"] is None
-    entries = claim_entries({"with": 1e-3}, None, parts)
+    entries = claim_entries({"with": _claim("with")}, None, parts)
     assert entries["with"]["flags"] == ["misses_mutant"] and entries["with"]["budget"] == 1e-3
 
 
@@ -154,28 +161,29 @@ def test_git_commit_follows_head_to_a_loose_or_packed_ref(tmp_path: Path) -> Non
 
 def test_seeds_runs_a_check_once_per_seed(pytester: pytest.Pytester) -> None:
     js = pytester.path / "seeds.json"
-    result = pytester.runpytest_inprocess(SGF_MEAN, "--seed", "5", "--seeds", "3", "--report-json", str(js))
+    result = pytester.runpytest_inprocess(*pytest_args(SGF_MEAN), "--seed", "5", "--seeds", "3", "--report-json",
+                                          str(js))
     assert result.ret == 0
     records = json.loads(js.read_text())["results"]
     assert [r["seed"] for r in records] == [5, 6, 7] and len({r["p_value"] for r in records}) == 3
     assert [r["nodeid"].rsplit("[", 1)[1] for r in records] == ["seed5]", "seed6]", "seed7]"]
-    single = run_check(pytester, SGF_MEAN, "--seed", "6")
-    assert "[" not in single["nodeid"] and single["p_value"] == records[1]["p_value"]
+    single = run_check(SGF_MEAN, "--seed", "6")
+    assert single["p_value"] == records[1]["p_value"]
 
 
 def test_claims_deselects_the_checks_of_other_claims(pytester: pytest.Pytester) -> None:
     js = pytester.path / "claims.json"
-    module = SGF_MEAN.split("::")[0]
-    result = pytester.runpytest_inprocess(module, "--claims", "lecture.sgf-*", "--report-json", str(js))
+    result = pytester.runpytest_inprocess("--pyargs", claim_module(SGF_MEAN), "--claims", "lecture.sgf-*",
+                                          "--report-json", str(js))
     result.stdout.fnmatch_lines(["*1 passed*deselected*"])
     assert [r["claim"] for r in json.loads(js.read_text())["results"]] == ["lecture.sgf-mean-is-gf"]
 
 
 def test_the_report_carries_the_calibration_record(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     record = _record({"lecture.sgf-mean-is-gf": {"budget": 1e-3, "flags": []}})
-    monkeypatch.setattr("checks.plugin.read_calibration", lambda: record)
+    monkeypatch.setattr("sgd_conformance.reports.model.read_calibration", lambda: record)
     js, html = pytester.path / "r.json", pytester.path / "r.html"
-    pytester.runpytest_inprocess(SGF_MEAN, "--report-json", str(js), "--report-html", str(html))
+    pytester.runpytest_inprocess(*pytest_args(SGF_MEAN), "--report-json", str(js), "--report-html", str(html))
     assert json.loads(js.read_text())["trust"] == record and 'id="trust"' in html.read_text()
 
 
@@ -194,15 +202,14 @@ def test_assert_caught_logs_before_it_asserts(tmp_path: Path, monkeypatch: pytes
                      for o, c in (("passed", False), ("failed", True))]
 
 
-def test_run_check_takes_the_seed_and_claims_from_the_environment(pytester: pytest.Pytester,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_run_check_takes_the_seed_and_claims_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     names = ("SEED_VARIABLE", "CLAIMS_VARIABLE", "LOG_VARIABLE")
     assert [getattr(power, n) for n in names] == [getattr(calibration, n) for n in names]
     monkeypatch.setenv(power.SEED_VARIABLE, "11")
-    assert run_check(pytester, SGF_MEAN)["seed"] == 11 and run_check(pytester, SGF_MEAN, "--seed", "2")["seed"] == 2
+    assert run_check(SGF_MEAN)["seed"] == 11 and run_check(SGF_MEAN, "--seed", "2")["seed"] == 2
     monkeypatch.setenv(power.CLAIMS_VARIABLE, "sgld.* contract.*")
     with pytest.raises(pytest.skip.Exception):
-        run_check(pytester, SGF_MEAN)
+        run_check(SGF_MEAN)
 
 
 # --- the command line ------------------------------------------------------------------------------------------
@@ -211,7 +218,7 @@ def test_run_check_takes_the_seed_and_claims_from_the_environment(pytester: pyte
 def test_calibrate_writes_the_record_prints_the_summary_and_fails_on_a_flag(tmp_path: Path, monkeypatch:
                                                                            pytest.MonkeyPatch,
                                                                            capsys: pytest.CaptureFixture[str]) -> None:
-    from sgd_conformance import main
+    from sgd_conformance.cli import main
 
     part = false_alarm_stats(_p_results(np.linspace(0.001, 1, 20)), LEVEL, 1e-3)
     entry = {"budget": 1e-3, "kind": "p-value", "false_alarm": part,
@@ -235,19 +242,20 @@ def test_calibrate_writes_the_record_prints_the_summary_and_fails_on_a_flag(tmp_
         main(["calibrate", "--skip-false-alarm", "--skip-power"])
 
 
-@pytest.mark.parametrize(("nodeid", "expected"), [
-    ("checks/a.py::t[seed17]", "checks/a.py::t"), ("checks/a.py::t[x-seed3]", "checks/a.py::t[x]"),
-    ("checks/a.py::t[seed3-x]", "checks/a.py::t[x]"), ("checks/a.py::t[seedling]", "checks/a.py::t[seedling]")])
-def test_reproduce_line_drops_the_seed_parameter_of_seeds(nodeid: str, expected: str) -> None:
-    """Under ``--seeds N`` a failure's "reproduce:" line names the node as one ``--seed S`` run knows it."""
-    from checks.assertions import reproducible_nodeid
-
-    assert reproducible_nodeid(nodeid) == expected
+def test_the_reproduce_line_runs_the_failing_check_again_from_any_directory(pytester: pytest.Pytester) -> None:
+    """A failure's "reproduce:" line is a pytest command that gives the same verdict and statistic (run here from an
+    empty folder)."""
+    failed = run_check(SGF_MEAN, "--impl", mutant("sgd", "gd_lr_times_1_1"), "--seed", "4")
+    line = next(t for t in failed["message"].splitlines() if t.strip().startswith("reproduce: pytest "))
+    js = pytester.path / "again.json"
+    pytester.runpytest_inprocess(*shlex.split(line.split("reproduce: pytest ", 1)[1]), "--report-json", str(js))
+    (again,) = json.loads(js.read_text())["results"]
+    assert failed["outcome"] == again["outcome"] == "failed" and again["statistic"] == failed["statistic"]
 
 
 def test_report_only_claims_are_listed_as_such_with_the_reason() -> None:
     """A report-only claim keeps its measured kind and says why its verdict is only a guard."""
-    claim = next(iter(calibration.REPORT_ONLY))
-    entries = claim_entries({claim: 1e-3}, {claim: {"kind": "exact", "false_alarm": None}}, None)
-    assert entries[claim]["kind"] == f"exact; {calibration.REPORT_ONLY[claim]}"
-    assert set(calibration.REPORT_ONLY) <= set(calibration.registered_claims())
+    claims = calibration.registered_claims()
+    claim = next(c for c in claims.values() if c.report_only)
+    entries = claim_entries(claims, {claim.id: {"kind": "exact", "false_alarm": None}}, None)
+    assert entries[claim.id]["kind"] == f"exact; {claim.report_only}"

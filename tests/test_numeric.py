@@ -20,10 +20,10 @@ import numpy as np
 import pytest
 import sympy as sp
 
+from sgd_conformance.theory import numeric
+from sgd_conformance.theory.losses import backward_error_test_loss, double_well
+from sgd_conformance.theory.symbols import coordinates
 from tests.gpu import cupy_or_skip
-from theory import numeric
-from theory.losses import backward_error_test_loss, double_well
-from theory.symbols import coordinates
 
 Coords = tuple[sp.Symbol, ...]
 Q = coordinates(3)

@@ -9,12 +9,12 @@ import importlib.util
 
 import pytest
 
-from tests.power import ROOT, assert_caught, mutant, nodeid, run_check
+from tests.power import ROOT, assert_caught, claim_id, mutant, run_check
 
-SGLD = "test_sgld.py"
-SGD = "test_sgd.py"
-SDE = "test_sde_schemes.py"
-CONTRACT = "test_contract.py"
+SGLD = "sgld.py"
+SGD = "sgd.py"
+SDE = "sde_schemes.py"
+CONTRACT = "contract.py"
 
 CASES = [
     # (check module, check function, family, mutants that must fail, correct variants that must pass)
@@ -65,40 +65,39 @@ MUST_PASS = [pytest.param(m, f, fam, ok, id=f"{f}-{ok or 'reference'}")
 
 
 @pytest.mark.parametrize(("module", "check", "family", "bug"), MUST_FAIL)
-def test_check_catches_mutant(pytester: pytest.Pytester, module: str, check: str, family: str, bug: str) -> None:
-    result = run_check(pytester, nodeid(module, check), "--impl", mutant(family, bug))
+def test_check_catches_mutant(module: str, check: str, family: str, bug: str) -> None:
+    result = run_check(claim_id(module, check), "--impl", mutant(family, bug))
     assert_caught(result, bug)
 
 
-def test_failure_names_the_likely_cause_of_a_known_noise_bug(pytester: pytest.Pytester) -> None:
-    result = run_check(pytester, nodeid(SGLD, "test_sgld_has_the_exact_gaussian_law_on_a_quadratic"),
+def test_failure_names_the_likely_cause_of_a_known_noise_bug() -> None:
+    result = run_check(claim_id(SGLD, "test_sgld_has_the_exact_gaussian_law_on_a_quadratic"),
                        "--impl", mutant("sgld", "sgld_noise_sqrt_lr_t"))
     assert "likely cause: noise scale sqrt(lr T) instead of sqrt(2 lr T) (known mutant)" in result["message"]
 
 
 @pytest.mark.parametrize(("module", "check", "family", "variant"), MUST_PASS)
-def test_check_passes_correct_implementation(pytester: pytest.Pytester, module: str, check: str, family: str,
+def test_check_passes_correct_implementation(module: str, check: str, family: str,
                                              variant: str | None) -> None:
     options = ["--impl", mutant(family, variant)] if variant else []
-    result = run_check(pytester, nodeid(module, check), *options)
+    result = run_check(claim_id(module, check), *options)
     assert result["outcome"] == "passed", result["message"]
     assert result["implementation"] == (options[1].split("=", 1)[1] if variant else "reference")
 
 
 def _require_torch() -> None:
-    """Skip without torch, without importing it here: torch must not be imported into this process, whose
-    modules pytester restores after each test (torch cannot be unloaded); torch runs go to subprocesses."""
+    """Skip without torch (its import is left to the adapter, as in a user's run)."""
     if importlib.util.find_spec("torch") is None:
         pytest.skip("PyTorch is not installed (pip install 'sgd-conformance[torch]')")
 
 
-def test_torch_sgd_passes_the_sgd_checks(pytester: pytest.Pytester) -> None:
+def test_torch_sgd_passes_the_sgd_checks() -> None:
     _require_torch()
     checks = ((SGD, "test_gd_follows_the_modified_flow_to_second_order"),
               (SGD, "test_gd_converges_iff_eta_lambda_max_below_two"),
               (CONTRACT, "test_sgd_implementation_honours_the_contract"))
     for module, check in checks:
-        result = run_check(pytester, nodeid(module, check), "--impl", "sgd=torch:torch.optim:SGD", subprocess=True)
+        result = run_check(claim_id(module, check), "--impl", "sgd=torch:torch.optim:SGD")
         assert result["outcome"] == "passed", result["message"]
 
 
@@ -109,14 +108,14 @@ def test_stability_check_catches_torch_sgd_with_momentum(pytester: pytest.Pytest
         def SGD(params, lr):
             return torch.optim.SGD(params, lr=lr, momentum=0.5)
     """)
-    result = run_check(pytester, nodeid(SGD, "test_gd_converges_iff_eta_lambda_max_below_two"),
-                       "--impl", f"sgd=torch:{factory.stem}:SGD", subprocess=True)
+    result = run_check(claim_id(SGD, "test_gd_converges_iff_eta_lambda_max_below_two"),
+                       "--impl", f"sgd=torch:{factory.stem}:SGD")
     assert_caught(result, factory.stem)
     assert result["outcome"] == "failed", result["message"]
 
 
-def test_torch_sgld_optimizer_passes_the_exact_law_check(pytester: pytest.Pytester) -> None:
+def test_torch_sgld_optimizer_passes_the_exact_law_check() -> None:
     _require_torch()
-    result = run_check(pytester, nodeid(SGLD, "test_sgld_has_the_exact_gaussian_law_on_a_quadratic"),
-                       "--impl", f"sgld=torch:{ROOT / 'tests' / 'torch_impls.py'}:SGLD", subprocess=True)
+    result = run_check(claim_id(SGLD, "test_sgld_has_the_exact_gaussian_law_on_a_quadratic"),
+                       "--impl", f"sgld=torch:{ROOT / 'tests' / 'torch_impls.py'}:SGLD")
     assert result["outcome"] == "passed", result["message"]

@@ -15,18 +15,18 @@ from typing import Any
 import pytest
 import sympy as sp
 
-import checks.test_lojasiewicz  # noqa: F401  (shared with the in-process runs)
-from solvers import ml_noise
-from tests.power import assert_caught, mutant, nodeid, run_check
-from theory import lojasiewicz
-from theory.symbols import eta, sigma
+import sgd_conformance.checks.lojasiewicz  # noqa: F401  (shared with the in-process runs)
+from sgd_conformance.solvers import ml_noise
+from sgd_conformance.theory import lojasiewicz
+from sgd_conformance.theory.symbols import eta, sigma
+from tests.power import assert_caught, claim_id, mutant, run_check
 
 LOCAL = Path(__file__).resolve().parent / "mutants_lojasiewicz.py"
 CHECKS = {
-    "contraction": nodeid("test_lojasiewicz.py", "test_machine_learning_noise_contracts_the_loss_by_rho_per_step"),
-    "stay-in-ball": nodeid("test_lojasiewicz.py", "test_trajectory_stays_in_the_ball_with_the_derived_probability"),
-    "global-min": nodeid("test_lojasiewicz.py", "test_surviving_chains_reach_a_global_minimum_at_rate_rho"),
-    "bounded-noise": nodeid("test_lojasiewicz.py",
+    "contraction": claim_id("lojasiewicz.py", "test_machine_learning_noise_contracts_the_loss_by_rho_per_step"),
+    "stay-in-ball": claim_id("lojasiewicz.py", "test_trajectory_stays_in_the_ball_with_the_derived_probability"),
+    "global-min": claim_id("lojasiewicz.py", "test_surviving_chains_reach_a_global_minimum_at_rate_rho"),
+    "bounded-noise": claim_id("lojasiewicz.py",
                             "test_bounded_noise_with_robbins_monro_steps_decays_only_algebraically"),
 }
 MUST_FAIL = {
@@ -44,16 +44,16 @@ def _spec(name: str) -> str:
 
 
 @pytest.mark.parametrize(("check", "bug"), [(c, b) for c, bugs in MUST_FAIL.items() for b in bugs])
-def test_lojasiewicz_check_catches_update_rule_mutant(pytester: pytest.Pytester, check: str, bug: str) -> None:
-    result = run_check(pytester, CHECKS[check], "--impl", _spec(bug))
+def test_lojasiewicz_check_catches_update_rule_mutant(check: str, bug: str) -> None:
+    result = run_check(CHECKS[check], "--impl", _spec(bug))
     assert_caught(result, bug)
 
 
 @pytest.mark.parametrize("check", list(CHECKS))
 @pytest.mark.parametrize("variant", [None, "gd_correct_variant"], ids=lambda v: v or "reference")
-def test_lojasiewicz_check_passes_correct_sgd(pytester: pytest.Pytester, check: str, variant: str | None) -> None:
+def test_lojasiewicz_check_passes_correct_sgd(check: str, variant: str | None) -> None:
     options = ("--impl", mutant("sgd", variant)) if variant else ()
-    result = run_check(pytester, CHECKS[check], *options)
+    result = run_check(CHECKS[check], *options)
     assert result["outcome"] == "passed", result["message"]
 
 
@@ -82,31 +82,29 @@ ORACLE_MUTANTS = [
 
 @pytest.mark.parametrize(("check", "attribute", "wrong"), ORACLE_MUTANTS,
                          ids=[f"{c}-{w.__name__.strip('_')}" for c, _, w in ORACLE_MUTANTS])
-def test_lojasiewicz_check_catches_oracle_mutant(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch,
+def test_lojasiewicz_check_catches_oracle_mutant(monkeypatch: pytest.MonkeyPatch,
                                                  check: str, attribute: str, wrong: Any) -> None:
     monkeypatch.setattr(ml_noise, attribute, wrong)
-    result = run_check(pytester, CHECKS[check])
+    result = run_check(CHECKS[check])
     assert_caught(result, wrong.__name__.strip("_"), named=False)
     assert result["outcome"] == "failed", result["message"]
 
 
-def test_bounded_noise_check_catches_a_schedule_with_half_the_exponent(pytester: pytest.Pytester,
-                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bounded_noise_check_catches_a_schedule_with_half_the_exponent(monkeypatch: pytest.MonkeyPatch) -> None:
     """Mutant: the solver's schedule eta_k = gamma/(k + n0)^(q/2) (decay k^(-q/2), slope -0.375)."""
     original = ml_noise.robbins_monro_steps
     monkeypatch.setattr(ml_noise, "robbins_monro_steps", lambda g, n, q, steps: original(g, n, q / 2, steps))
-    result = run_check(pytester, CHECKS["bounded-noise"])
+    result = run_check(CHECKS["bounded-noise"])
     assert_caught(result, "schedule_half_exponent", named=False)
     assert result["outcome"] == "failed" and "slope" in result["message"]
 
 
-def test_bounded_noise_check_catches_a_moment_map_with_noise_variance_eta(pytester: pytest.Pytester,
-                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bounded_noise_check_catches_a_moment_map_with_noise_variance_eta(monkeypatch: pytest.MonkeyPatch) -> None:
     """Mutant theory: m' = (1 - eta h)^2 m + eta sigma^2 (the noise variance scaled by eta instead of eta^2)."""
     original = lojasiewicz.bounded_noise_moment_map()
     monkeypatch.setattr(lojasiewicz, "bounded_noise_moment_map",
                         lambda: original.subs(eta**2 * sigma**2, eta * sigma**2))
     assert sp.simplify(lojasiewicz.bounded_noise_moment_map() - original) != 0
-    result = run_check(pytester, CHECKS["bounded-noise"])
+    result = run_check(CHECKS["bounded-noise"])
     assert_caught(result, "moment_map_noise_variance_eta", named=False)
     assert result["outcome"] == "failed" and "per-chain average" in result["message"]

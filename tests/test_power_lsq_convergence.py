@@ -1,4 +1,4 @@
-"""Power and design of the least-squares SDE convergence checks (``checks/test_lsq_sde_convergence.py``).
+"""Power and design of the least-squares SDE convergence checks (``checks/lsq_sde_convergence.py``).
 
 Power: each check fails on its mutants (``tests/mutants.py`` and ``tests/mutants_lsq_convergence.py``) and passes on
 the reference and a correct variant, at ``--profile quick``, seed 0. Design: the step sizes and times of the checks
@@ -17,11 +17,11 @@ import numpy as np
 import pytest
 from scipy.linalg import expm
 
-import checks.test_lsq_sde_convergence as convergence  # (shared with the in-process runs)
-from checks import profiles
-from tests.power import ROOT, assert_caught, integrator_cases, mutant, nodeid, run_check
+import sgd_conformance.checks.lsq_sde_convergence as convergence  # (shared with the in-process runs)
+from sgd_conformance.checks.harness import profiles
+from tests.power import ROOT, assert_caught, claim_id, integrator_cases, mutant, run_check
 
-MODULE = "test_lsq_sde_convergence.py"
+MODULE = "lsq_sde_convergence.py"
 EXPONENTIAL = "test_noiseless_second_moment_decays_exponentially"
 GBM = "test_one_dimensional_noiseless_error_is_a_geometric_brownian_motion"
 WASSERSTEIN = "test_synchronous_coupling_contracts_exponentially_in_wasserstein"
@@ -44,23 +44,22 @@ MUST_FAIL, MUST_PASS = integrator_cases(CASES, OWN)
 
 
 @pytest.mark.parametrize(("check", "spec", "bug"), MUST_FAIL)
-def test_convergence_check_catches_mutant(pytester: pytest.Pytester, check: str, spec: str, bug: str) -> None:
-    result = run_check(pytester, nodeid(MODULE, check), "--impl", spec)
+def test_convergence_check_catches_mutant(check: str, spec: str, bug: str) -> None:
+    result = run_check(claim_id(MODULE, check), "--impl", spec)
     assert_caught(result, bug)
 
 
 @pytest.mark.parametrize(("check", "variant"), MUST_PASS)
-def test_convergence_check_passes_correct_implementation(pytester: pytest.Pytester, check: str,
+def test_convergence_check_passes_correct_implementation(check: str,
                                                          variant: str | None) -> None:
     options = ["--impl", mutant("sde", variant)] if variant else []
-    result = run_check(pytester, nodeid(MODULE, check), *options)
+    result = run_check(claim_id(MODULE, check), *options)
     assert result["outcome"] == "passed", result["message"]
 
 
-def test_uniqueness_check_does_not_flag_an_integrator_of_another_sde_with_a_unique_law(
-        pytester: pytest.Pytester) -> None:
+def test_uniqueness_check_does_not_flag_an_integrator_of_another_sde_with_a_unique_law() -> None:
     """Documented blind spot: Stratonovich integration changes the invariant law, not its uniqueness."""
-    result = run_check(pytester, nodeid(MODULE, UNIQUE), "--impl", mutant("sde", "stochastic_heun"))
+    result = run_check(claim_id(MODULE, UNIQUE), "--impl", mutant("sde", "stochastic_heun"))
     assert result["outcome"] == "passed", result["message"]
 
 

@@ -1,4 +1,4 @@
-"""Power of the least-squares SDE moment checks (``checks/test_lsq_sde_moments.py``): each fails on its mutants and
+"""Power of the least-squares SDE moment checks (``checks/lsq_sde_moments.py``): each fails on its mutants and
 passes on the reference and a correct variant. ``sde`` claims run the mutants of ``tests/mutants.py`` through
 ``--impl``; the ``reference`` claim ``lsq-sde.model-moments`` is run with the theory, or the solver's factor,
 replaced by the uncentred covariance (the known mistake: no -grad L grad L'). Runs at ``--profile quick``, seed 0.
@@ -12,12 +12,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-import checks.test_lsq_sde_moments  # noqa: F401  (shared with the in-process runs)
-from solvers.lsq_sde import PopulationSDE, TrainingSDE
-from tests.power import assert_caught, mutant, nodeid, run_check
-from theory import lsq_sde
+import sgd_conformance.checks.lsq_sde_moments  # noqa: F401  (shared with the in-process runs)
+from sgd_conformance.solvers.lsq_sde import PopulationSDE, TrainingSDE
+from sgd_conformance.theory import lsq_sde
+from tests.power import assert_caught, claim_id, mutant, run_check
 
-MODULE = "test_lsq_sde_moments.py"
+MODULE = "lsq_sde_moments.py"
 MODEL = "test_sde_models_have_the_moments_of_the_sgd_increment"
 KERNEL = "test_kernel_component_is_frozen_and_the_limit_depends_on_the_start"
 ODE = "test_second_moment_of_the_training_sde_solves_the_moment_ode"
@@ -38,25 +38,24 @@ MUST_PASS = [pytest.param(check, ok, id=f"{check}-{ok or 'reference'}")
 
 
 @pytest.mark.parametrize(("check", "bug"), MUST_FAIL)
-def test_lsq_moment_check_catches_mutant(pytester: pytest.Pytester, check: str, bug: str) -> None:
-    result = run_check(pytester, nodeid(MODULE, check), "--impl", mutant("sde", bug))
+def test_lsq_moment_check_catches_mutant(check: str, bug: str) -> None:
+    result = run_check(claim_id(MODULE, check), "--impl", mutant("sde", bug))
     assert_caught(result, bug)
 
 
 @pytest.mark.parametrize(("check", "variant"), MUST_PASS)
-def test_lsq_moment_check_passes_correct_implementation(pytester: pytest.Pytester, check: str,
+def test_lsq_moment_check_passes_correct_implementation(check: str,
                                                        variant: str | None) -> None:
     options = ["--impl", mutant("sde", variant)] if variant else []
-    result = run_check(pytester, nodeid(MODULE, check), *options)
+    result = run_check(claim_id(MODULE, check), *options)
     assert result["outcome"] == "passed", result["message"]
 
 
-def test_model_moments_passes_on_the_derived_theory(pytester: pytest.Pytester) -> None:
-    assert run_check(pytester, nodeid(MODULE, MODEL))["outcome"] == "passed"
+def test_model_moments_passes_on_the_derived_theory() -> None:
+    assert run_check(claim_id(MODULE, MODEL))["outcome"] == "passed"
 
 
-def test_model_moments_catches_an_uncentred_covariance_in_the_theory(pytester: pytest.Pytester,
-                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_model_moments_catches_an_uncentred_covariance_in_the_theory(monkeypatch: pytest.MonkeyPatch) -> None:
     """Mutant: the training model's Sigma is the uncentred second moment (1/n) sum g_i g_i' (no -grad L grad L')."""
     original = lsq_sde.training_model
 
@@ -65,7 +64,7 @@ def test_model_moments_catches_an_uncentred_covariance_in_the_theory(pytester: p
         return dataclasses.replace(model, covariance=model.covariance + model.gradient * model.gradient.T)
 
     monkeypatch.setattr(lsq_sde, "training_model", uncentred)
-    result = run_check(pytester, nodeid(MODULE, MODEL))
+    result = run_check(claim_id(MODULE, MODEL))
     assert_caught(result, "uncentred_covariance", named=False)
     assert result["outcome"] == "failed" and "sigma sigma' - Sigma" in result["message"], result["message"]
 
@@ -89,12 +88,11 @@ def _uncentred_population_diffusion(self: PopulationSDE, delta: Any, t: float = 
     (TrainingSDE, _uncentred_training_diffusion, "training"),
     (PopulationSDE, _uncentred_population_diffusion, "population"),
 ])
-def test_model_moments_catches_an_uncentred_factor_in_the_solver(pytester: pytest.Pytester,
-                                                                  monkeypatch: pytest.MonkeyPatch, model: type,
+def test_model_moments_catches_an_uncentred_factor_in_the_solver(monkeypatch: pytest.MonkeyPatch, model: type,
                                                                   factor: Any, where: str) -> None:
     """The SGD increments' covariance (and the symbolic covariance) reject a solver whose factor is uncentred."""
     monkeypatch.setattr(model, "diffusion", factor)
-    result = run_check(pytester, nodeid(MODULE, MODEL))
+    result = run_check(claim_id(MODULE, MODEL))
     assert_caught(result, factor.__name__.strip("_"), named=False)
     assert result["outcome"] == "failed", result["message"]
     assert f"Cov(increment) vs gamma x diffusion diffusion' ({where}" in result["message"], result["message"]

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import pytest
 
-import checks.test_lsq_sde_tails  # noqa: F401  (shared with the in-process runs)
-from tests.power import assert_caught, mutant, nodeid, run_check
+import sgd_conformance.checks.lsq_sde_tails  # noqa: F401  (shared with the in-process runs)
+from tests.power import assert_caught, claim_id, mutant, run_check
 
-MODULE = "test_lsq_sde_tails.py"
+MODULE = "lsq_sde_tails.py"
 CASES = [
     # (check function, family, mutants that must fail, correct variants that must pass)
     ("test_least_squares_sde_has_moments_exactly_below_the_critical_order", "sde",
@@ -31,8 +31,8 @@ MUST_PASS = [pytest.param(f, fam, ok, id=f"{f}-{ok or 'reference'}") for f, fam,
 
 
 @pytest.mark.parametrize(("check", "family", "bug"), MUST_FAIL)
-def test_tail_check_catches_mutant(pytester: pytest.Pytester, check: str, family: str, bug: str) -> None:
-    result = run_check(pytester, nodeid(MODULE, check), "--impl", mutant(family, bug))
+def test_tail_check_catches_mutant(check: str, family: str, bug: str) -> None:
+    result = run_check(claim_id(MODULE, check), "--impl", mutant(family, bug))
     assert_caught(result, bug)
     assert result["outcome"] == "failed", result["message"]
     assert result["message"].startswith("FAILED ") and bug in result["message"]
@@ -40,8 +40,8 @@ def test_tail_check_catches_mutant(pytester: pytest.Pytester, check: str, family
 
 
 @pytest.mark.parametrize(("check", "family", "variant"), MUST_PASS)
-def test_tail_check_passes_correct_implementation(pytester: pytest.Pytester, check: str, family: str,
+def test_tail_check_passes_correct_implementation(check: str, family: str,
                                                   variant: str | None) -> None:
     options = ["--impl", mutant(family, variant)] if variant else []
-    result = run_check(pytester, nodeid(MODULE, check), *options)
+    result = run_check(claim_id(MODULE, check), *options)
     assert result["outcome"] == "passed", result["message"]

@@ -12,33 +12,33 @@ from typing import Any
 
 import pytest
 
-import checks.test_mfld_dynamics  # noqa: F401  (shared with the in-process runs)
-from solvers import mfld
-from tests.power import assert_caught, mutant, nodeid, run_check
+import sgd_conformance.checks.mfld_dynamics  # noqa: F401  (shared with the in-process runs)
+from sgd_conformance.solvers import mfld
+from tests.power import assert_caught, claim_id, mutant, run_check
 
-MODULE = "test_mfld_dynamics.py"
+MODULE = "mfld_dynamics.py"
 CHECKS = {
-    "kl-dissipation": nodeid(MODULE, "test_langevin_dissipates_kl_at_the_fisher_rate"),
-    "particle-update": nodeid(MODULE, "test_particle_update_has_the_exact_finite_step_law"),
-    "exponential-decay": nodeid(MODULE, "test_free_energy_gap_decays_at_least_at_the_lsi_rate"),
-    "free-energy": nodeid(MODULE, "test_free_energy_decreases_along_the_mean_field_flow"),
+    "kl-dissipation": claim_id(MODULE, "test_langevin_dissipates_kl_at_the_fisher_rate"),
+    "particle-update": claim_id(MODULE, "test_particle_update_has_the_exact_finite_step_law"),
+    "exponential-decay": claim_id(MODULE, "test_free_energy_gap_decays_at_least_at_the_lsi_rate"),
+    "free-energy": claim_id(MODULE, "test_free_energy_decreases_along_the_mean_field_flow"),
 }
 NOISE_BUGS = ["sgld_noise_sqrt_lr_t", "sgld_noise_proportional_to_lr"]
 INTERACTING = ["particle-update", "exponential-decay", "free-energy"]
 
 
 @pytest.mark.parametrize(("check", "bug"), [(c, b) for c in CHECKS for b in NOISE_BUGS])
-def test_mfld_check_catches_noise_scale_mutant(pytester: pytest.Pytester, check: str, bug: str) -> None:
-    result = run_check(pytester, CHECKS[check], "--impl", mutant("sgld", bug))
+def test_mfld_check_catches_noise_scale_mutant(check: str, bug: str) -> None:
+    result = run_check(CHECKS[check], "--impl", mutant("sgld", bug))
     assert_caught(result, bug)
     assert result["outcome"] == "failed", result["message"]
 
 
 @pytest.mark.parametrize("check", list(CHECKS))
 @pytest.mark.parametrize("variant", [None, "sgld_correct_variant"], ids=lambda v: v or "reference")
-def test_mfld_check_passes_correct_sgld(pytester: pytest.Pytester, check: str, variant: str | None) -> None:
+def test_mfld_check_passes_correct_sgld(check: str, variant: str | None) -> None:
     options = ("--impl", mutant("sgld", variant)) if variant else ()
-    result = run_check(pytester, CHECKS[check], *options)
+    result = run_check(CHECKS[check], *options)
     assert result["outcome"] == "passed", result["message"]
 
 
@@ -50,9 +50,8 @@ def _without_mean_field(self: mfld.MomentMeanField, particles: Any) -> Any:
 
 
 @pytest.mark.parametrize("check", INTERACTING)
-def test_mfld_check_catches_a_drift_without_the_mean_field_term(pytester: pytest.Pytester,
-                                                                monkeypatch: pytest.MonkeyPatch, check: str) -> None:
+def test_mfld_check_catches_a_drift_without_the_mean_field_term(monkeypatch: pytest.MonkeyPatch, check: str) -> None:
     monkeypatch.setattr(mfld.MomentMeanField, "mean_field", _without_mean_field)
-    result = run_check(pytester, CHECKS[check])
+    result = run_check(CHECKS[check])
     assert_caught(result, "without_mean_field", named=False)
     assert result["outcome"] == "failed", result["message"]

@@ -13,12 +13,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import checks.test_mfld_empirical  # noqa: F401  (shared with the in-process runs)
-from tests.power import assert_caught, mutant, nodeid, run_check
+import sgd_conformance.checks.mfld_empirical  # noqa: F401  (shared with the in-process runs)
+from tests.power import assert_caught, claim_id, mutant, run_check
 
-MODULE = "test_mfld_empirical.py"
-PARITY = nodeid(MODULE, "test_mfld_learns_sparse_parity_where_the_fixed_kernel_lags")
-ANNEALING = nodeid(MODULE, "test_annealed_temperature_reaches_a_lower_objective")
+MODULE = "mfld_empirical.py"
+PARITY = claim_id(MODULE, "test_mfld_learns_sparse_parity_where_the_fixed_kernel_lags")
+ANNEALING = claim_id(MODULE, "test_annealed_temperature_reaches_a_lower_objective")
 
 
 def sgld_ignores_gradient(theta: np.ndarray, grad: np.ndarray, lr: float, temperature: float,
@@ -40,16 +40,16 @@ def _local(name: str) -> str:
 @pytest.mark.parametrize(("node", "bug"), [(PARITY, "sgld_ignores_gradient"), (PARITY, "sgld_gradient_ascent"),
                                            (ANNEALING, "sgld_gradient_ascent")],
                          ids=["parity-ignores-gradient", "parity-ascent", "annealing-ascent"])
-def test_mfld_empirical_guard_catches_an_update_that_cannot_learn(pytester: pytest.Pytester, node: str,
+def test_mfld_empirical_guard_catches_an_update_that_cannot_learn(node: str,
                                                                   bug: str) -> None:
-    result = run_check(pytester, node, "--impl", _local(bug))
+    result = run_check(node, "--impl", _local(bug))
     assert_caught(result, bug)
     assert result["outcome"] == "failed", result["message"]
 
 
 @pytest.mark.parametrize("node", [PARITY, ANNEALING], ids=["parity", "annealing"])
 @pytest.mark.parametrize("variant", [None, "sgld_correct_variant"], ids=lambda v: v or "reference")
-def test_mfld_empirical_check_passes_correct_sgld(pytester: pytest.Pytester, node: str, variant: str | None) -> None:
+def test_mfld_empirical_check_passes_correct_sgld(node: str, variant: str | None) -> None:
     options = ("--impl", mutant("sgld", variant)) if variant else ()
-    result = run_check(pytester, node, *options)
+    result = run_check(node, *options)
     assert result["outcome"] == "passed", result["message"]

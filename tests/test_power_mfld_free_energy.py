@@ -10,16 +10,16 @@ from typing import Any
 import numpy as np
 import pytest
 
-import checks.test_mfld_free_energy  # noqa: F401  (shared with the in-process runs)
-from solvers import mean_field_net
-from tests.power import assert_caught, nodeid, run_check
-from theory import free_energy
+import sgd_conformance.checks.mfld_free_energy  # noqa: F401  (shared with the in-process runs)
+from sgd_conformance.solvers import mean_field_net
+from sgd_conformance.theory import free_energy
+from tests.power import assert_caught, claim_id, run_check
 
-MODULE = "test_mfld_free_energy.py"
-FIXED_POINT = nodeid(MODULE, "test_minimiser_is_its_own_proximal_gibbs_law")
-SANDWICH = nodeid(MODULE, "test_free_energy_gap_is_sandwiched_by_the_two_kl_divergences")
-LSI = nodeid(MODULE, "test_proximal_gibbs_lsi_constant_decays_as_exp_minus_2b_over_lambda")
-FIRST_VARIATION = nodeid(MODULE, "test_first_variation_of_the_mean_field_risk")
+MODULE = "mfld_free_energy.py"
+FIXED_POINT = claim_id(MODULE, "test_minimiser_is_its_own_proximal_gibbs_law")
+SANDWICH = claim_id(MODULE, "test_free_energy_gap_is_sandwiched_by_the_two_kl_divergences")
+LSI = claim_id(MODULE, "test_proximal_gibbs_lsi_constant_decays_as_exp_minus_2b_over_lambda")
+FIRST_VARIATION = claim_id(MODULE, "test_first_variation_of_the_mean_field_risk")
 CHECKS = (FIXED_POINT, SANDWICH, LSI, FIRST_VARIATION)
 
 
@@ -64,17 +64,17 @@ MUTANTS: list[tuple[str, object, str, Callable[..., Any], str]] = [
 ]
 
 
-@pytest.mark.parametrize("check", CHECKS, ids=lambda node: node.rsplit("::", 1)[1])
-def test_check_passes_on_the_derived_theory(pytester: pytest.Pytester, check: str) -> None:
-    assert run_check(pytester, check)["outcome"] == "passed"
+@pytest.mark.parametrize("check", CHECKS, ids=str)
+def test_check_passes_on_the_derived_theory(check: str) -> None:
+    assert run_check(check)["outcome"] == "passed"
 
 
 @pytest.mark.parametrize(("check", "module", "name", "wrong", "expected"), MUTANTS,
                          ids=[f"{m[2]}-{m[3].__name__}" for m in MUTANTS])
-def test_check_catches_the_mutant(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, check: str,
+def test_check_catches_the_mutant(monkeypatch: pytest.MonkeyPatch, check: str,
                                   module: object, name: str, wrong: Callable[..., Any], expected: str) -> None:
     monkeypatch.setattr(module, name, wrong)
-    result = run_check(pytester, check)
+    result = run_check(check)
     assert_caught(result, wrong.__name__, named=False)
     assert result["outcome"] == "failed", result
     assert expected in result["message"]

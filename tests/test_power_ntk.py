@@ -8,15 +8,15 @@ from typing import Any
 
 import pytest
 
-import checks.test_ntk  # noqa: F401  (shared with the in-process runs)
-from solvers import two_layer
-from solvers._xp import namespace
-from tests.power import assert_caught, nodeid, run_check
+import sgd_conformance.checks.ntk  # noqa: F401  (shared with the in-process runs)
+from sgd_conformance.solvers import two_layer
+from sgd_conformance.solvers._xp import namespace
+from tests.power import assert_caught, claim_id, run_check
 
-JACOBIAN = nodeid("test_ntk.py", "test_ntk_jacobian_is_sigma_over_sqrt_n_with_a_width_free_law")
-LIMIT = nodeid("test_ntk.py",
+JACOBIAN = claim_id("ntk.py", "test_ntk_jacobian_is_sigma_over_sqrt_n_with_a_width_free_law")
+LIMIT = claim_id("ntk.py",
                "test_empirical_ntk_is_unbiased_for_the_arc_cosine_limit_and_converges_at_rate_n_to_minus_half")
-HESSIAN = nodeid("test_ntk.py", "test_ntk_hessian_is_block_diagonal_with_norm_of_order_n_to_minus_half")
+HESSIAN = claim_id("ntk.py", "test_ntk_hessian_is_block_diagonal_with_norm_of_order_n_to_minus_half")
 
 _jacobian, _init, _blocks = two_layer.jacobian, two_layer.init, two_layer.hessian_blocks
 
@@ -63,8 +63,8 @@ def _no_mixed_block(params: two_layer.Params, x: Any, *, activation_name: str, s
 
 
 @pytest.mark.parametrize("node", [JACOBIAN, LIMIT, HESSIAN], ids=["jacobian", "limit", "hessian"])
-def test_ntk_checks_pass_on_the_reference_network(pytester: pytest.Pytester, node: str) -> None:
-    assert run_check(pytester, node)["outcome"] == "passed"
+def test_ntk_checks_pass_on_the_reference_network(node: str) -> None:
+    assert run_check(node)["outcome"] == "passed"
 
 
 @pytest.mark.parametrize(("node", "attribute", "mutant", "signature"), [
@@ -76,19 +76,19 @@ def test_ntk_checks_pass_on_the_reference_network(pytester: pytest.Pytester, nod
     (HESSIAN, "hessian_blocks", _no_mixed_block, "closed form"),
 ], ids=["jacobian-seed-sigma-prime", "jacobian-no-sqrt-n", "limit-sigma-in-w-part", "limit-no-sqrt-n",
         "limit-w-unit-variance", "hessian-no-mixed-block"])
-def test_ntk_checks_catch_their_mutants(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, node: str,
+def test_ntk_checks_catch_their_mutants(monkeypatch: pytest.MonkeyPatch, node: str,
                                         attribute: str, mutant: Any, signature: str) -> None:
     monkeypatch.setattr(two_layer, attribute, mutant)
-    result = run_check(pytester, node)
+    result = run_check(node)
     assert_caught(result, mutant.__name__.strip("_"), named=False)
     assert result["outcome"] == "failed" and signature in result["message"]
 
 
-DUAL = nodeid("test_ntk.py",
+DUAL = claim_id("ntk.py",
               "test_min_norm_step_is_the_kernel_regression_solution_and_gauss_newton_residual_shrinks_with_width")
-LAZY = nodeid("test_ntk.py",
+LAZY = claim_id("ntk.py",
               "test_ntk_training_moves_parameters_by_order_one_and_the_kernel_by_at_most_n_to_minus_half")
-MEAN_FIELD = nodeid("test_ntk.py",
+MEAN_FIELD = claim_id("ntk.py",
                     "test_mean_field_training_changes_the_kernel_by_an_amount_that_does_not_vanish_with_width")
 
 _gram, _predict, _train = two_layer.ntk_gram, two_layer.kernel_predict, two_layer.train_gd
@@ -115,8 +115,8 @@ def _swapped_training(params: two_layer.Params, x: Any, targets: Any, *, steps: 
 
 
 @pytest.mark.parametrize("node", [DUAL, LAZY, MEAN_FIELD], ids=["dual", "lazy", "mean-field"])
-def test_ntk_training_checks_pass_on_the_reference_network(pytester: pytest.Pytester, node: str) -> None:
-    assert run_check(pytester, node)["outcome"] == "passed"
+def test_ntk_training_checks_pass_on_the_reference_network(node: str) -> None:
+    assert run_check(node)["outcome"] == "passed"
 
 
 @pytest.mark.parametrize(("node", "attribute", "mutant", "signature"), [
@@ -125,9 +125,9 @@ def test_ntk_training_checks_pass_on_the_reference_network(pytester: pytest.Pyte
     (LAZY, "train_gd", _swapped_training, "relative kernel change"),
     (MEAN_FIELD, "train_gd", _swapped_training, "does not vanish"),
 ], ids=["dual-primal-gram", "dual-no-f0-offset", "lazy-mean-field-scaling", "mean-field-ntk-scaling"])
-def test_ntk_training_checks_catch_their_mutants(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch,
+def test_ntk_training_checks_catch_their_mutants(monkeypatch: pytest.MonkeyPatch,
                                                  node: str, attribute: str, mutant: Any, signature: str) -> None:
     monkeypatch.setattr(two_layer, attribute, mutant)
-    result = run_check(pytester, node)
+    result = run_check(node)
     assert_caught(result, mutant.__name__.strip("_"), named=False)
     assert result["outcome"] == "failed" and signature in result["message"]

@@ -8,16 +8,16 @@ from collections.abc import Iterator
 import pytest
 import sympy as sp
 
-import checks.test_implicit_regularisation  # noqa: F401  (shared with the in-process runs)
-import checks.test_mean_field  # noqa: F401
-import checks.test_minibatch_noise  # noqa: F401
-import checks.test_sde_models  # noqa: F401
-from solvers import minibatch, two_layer
-from tests.power import assert_caught, nodeid, run_check
-from theory import modified_loss, ridge, sgf
-from theory.symbols import t
+import sgd_conformance.checks.implicit_regularisation  # noqa: F401  (shared with the in-process runs)
+import sgd_conformance.checks.mean_field  # noqa: F401
+import sgd_conformance.checks.minibatch_noise  # noqa: F401
+import sgd_conformance.checks.sde_models  # noqa: F401
+from sgd_conformance.solvers import minibatch, two_layer
+from sgd_conformance.theory import modified_loss, ridge, sgf
+from sgd_conformance.theory.symbols import t
+from tests.power import assert_caught, claim_id, run_check
 
-GF_VS_RIDGE = nodeid("test_implicit_regularisation.py",
+GF_VS_RIDGE = claim_id("implicit_regularisation.py",
                      "test_gradient_flow_is_ridge_only_to_first_order_and_within_1_69_in_risk")
 
 
@@ -32,12 +32,12 @@ def fresh_ridge_caches() -> Iterator[None]:
         fn.cache_clear()
 
 
-def test_gf_vs_ridge_passes_on_the_derived_theory(pytester: pytest.Pytester, fresh_ridge_caches: None) -> None:
-    assert run_check(pytester, GF_VS_RIDGE)["outcome"] == "passed"
+def test_gf_vs_ridge_passes_on_the_derived_theory(fresh_ridge_caches: None) -> None:
+    assert run_check(GF_VS_RIDGE)["outcome"] == "passed"
 
 
 def test_gf_vs_ridge_catches_a_gradient_flow_with_the_wrong_gradient_factor(
-        pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, fresh_ridge_caches: None) -> None:
+        monkeypatch: pytest.MonkeyPatch, fresh_ridge_caches: None) -> None:
     """Mutant: GF run with grad = 2 X'(X beta - y)/n for the loss (1/2n)||y - X beta||^2 (filter 1 - e^(-2 s t))."""
     original = ridge.gradient_flow_filter.__wrapped__
 
@@ -45,32 +45,32 @@ def test_gf_vs_ridge_catches_a_gradient_flow_with_the_wrong_gradient_factor(
         return original(normalisation).subs(t, 2 * t)
 
     monkeypatch.setattr(ridge, "gradient_flow_filter", wrong)
-    result = run_check(pytester, GF_VS_RIDGE)
+    result = run_check(GF_VS_RIDGE)
     assert_caught(result, "gradient_flow_factor_two", named=False)
     assert result["outcome"] == "failed" and "calibration" in result["message"]
 
 
-MINIBATCH = nodeid("test_minibatch_noise.py", "test_minibatch_gradient_has_the_finite_population_covariance")
+MINIBATCH = claim_id("minibatch_noise.py", "test_minibatch_gradient_has_the_finite_population_covariance")
 
 
-def test_minibatch_check_passes_on_the_reference_sampler(pytester: pytest.Pytester) -> None:
-    assert run_check(pytester, MINIBATCH)["outcome"] == "passed"
+def test_minibatch_check_passes_on_the_reference_sampler() -> None:
+    assert run_check(MINIBATCH)["outcome"] == "passed"
 
 
 def test_minibatch_check_catches_a_sampler_that_always_draws_with_replacement(
-        pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch: pytest.MonkeyPatch) -> None:
     """Mutant: 'without replacement' silently sampled with replacement (covariance Sigma/b reported)."""
     original = minibatch.sample_indices
     monkeypatch.setattr(minibatch, "sample_indices",
                         lambda rng, chains, population, batch, replacement: original(rng, chains, population, batch,
                                                                                      True))
-    result = run_check(pytester, MINIBATCH)
+    result = run_check(MINIBATCH)
     assert_caught(result, "always_with_replacement", named=False)
     assert result["outcome"] == "failed" and "without replacement" in result["message"]
 
 
 def test_minibatch_check_catches_a_gradient_normalised_by_sqrt_b(
-        pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch: pytest.MonkeyPatch) -> None:
     """Mutant: the minibatch sum divided by sqrt(b) instead of b (std/variance confusion)."""
     original = minibatch.least_squares_minibatch_gradient
 
@@ -79,20 +79,20 @@ def test_minibatch_check_catches_a_gradient_normalised_by_sqrt_b(
         return original(theta, features, targets, indices) * batch / batch**0.5
 
     monkeypatch.setattr(minibatch, "least_squares_minibatch_gradient", wrong)
-    result = run_check(pytester, MINIBATCH)
+    result = run_check(MINIBATCH)
     assert_caught(result, "gradient_over_sqrt_b", named=False)
     assert result["outcome"] == "failed", result["message"]
 
 
-SME = nodeid("test_sde_models.py", "test_stochastic_modified_equations_have_weak_orders_one_and_two")
+SME = claim_id("sde_models.py", "test_stochastic_modified_equations_have_weak_orders_one_and_two")
 
 
-def test_sme_check_passes_on_the_derived_theory(pytester: pytest.Pytester) -> None:
-    assert run_check(pytester, SME)["outcome"] == "passed"
+def test_sme_check_passes_on_the_derived_theory() -> None:
+    assert run_check(SME)["outcome"] == "passed"
 
 
 def test_sme_check_catches_a_modified_loss_with_coefficient_eta_over_two(
-        pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch: pytest.MonkeyPatch) -> None:
     """Mutant: second-order SME drift from L + (eta/2)|grad L|^2 (its weak order drops to 1)."""
     original = modified_loss.derived_modified_loss
 
@@ -100,36 +100,34 @@ def test_sme_check_catches_a_modified_loss_with_coefficient_eta_over_two(
         return 2 * original(loss, coords) - loss
 
     monkeypatch.setattr(modified_loss, "derived_modified_loss", doubled)
-    result = run_check(pytester, SME)
+    result = run_check(SME)
     assert_caught(result, "modified_loss_eta_over_two", named=False)
     assert result["outcome"] == "failed" and "second-order SME" in result["message"]
 
 
-SGF = nodeid("test_sde_models.py", "test_stochastic_gradient_flow_matches_the_sgd_step_moments")
+SGF = claim_id("sde_models.py", "test_stochastic_gradient_flow_matches_the_sgd_step_moments")
 
 
-def test_sgf_check_catches_a_diffusion_missing_the_half(pytester: pytest.Pytester,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sgf_check_catches_a_diffusion_missing_the_half(monkeypatch: pytest.MonkeyPatch) -> None:
     """Mutant: D = (eta/b) Sigma (the stationary variance of the model doubles)."""
     original = sgf.matched_diffusion
     monkeypatch.setattr(sgf, "matched_diffusion", lambda d=2: 2 * original(d))
-    result = run_check(pytester, SGF)
+    result = run_check(SGF)
     assert_caught(result, "diffusion_missing_the_half", named=False)
     assert result["outcome"] == "failed", result["message"]
     monkeypatch.undo()
-    assert run_check(pytester, SGF)["outcome"] == "passed"
+    assert run_check(SGF)["outcome"] == "passed"
 
 
-PARTICLES = nodeid("test_mean_field.py", "test_particle_gradient_is_the_mean_field_potential_gradient")
+PARTICLES = claim_id("mean_field.py", "test_particle_gradient_is_the_mean_field_potential_gradient")
 
 
-def test_particle_identity_catches_ntk_scaling_used_as_mean_field(pytester: pytest.Pytester,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_particle_identity_catches_ntk_scaling_used_as_mean_field(monkeypatch: pytest.MonkeyPatch) -> None:
     """Mutant: the network's 'mean_field' output scale is n^-1/2 (time scaling off by sqrt(n))."""
     original = two_layer.output_scale
     monkeypatch.setattr(two_layer, "output_scale", lambda n, scaling: original(n, "ntk"))
-    result = run_check(pytester, PARTICLES)
+    result = run_check(PARTICLES)
     assert_caught(result, "ntk_scale_as_mean_field", named=False)
     assert result["outcome"] == "failed", result["message"]
     monkeypatch.undo()
-    assert run_check(pytester, PARTICLES)["outcome"] == "passed"
+    assert run_check(PARTICLES)["outcome"] == "passed"

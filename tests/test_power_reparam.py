@@ -11,21 +11,21 @@ import numpy as np
 import pytest
 import sympy as sp
 
-import checks.test_reparameterisation  # noqa: F401  (shared with the in-process runs)
-from tests.power import assert_caught, nodeid, run_check
-from theory import reparam
+import sgd_conformance.checks.reparameterisation  # noqa: F401  (shared with the in-process runs)
+from sgd_conformance.theory import reparam
+from tests.power import assert_caught, claim_id, run_check
 
-HESSIAN = nodeid("test_reparameterisation.py",
+HESSIAN = claim_id("reparameterisation.py",
                  "test_hessian_transforms_as_d_inverse_h_d_inverse_and_relu_rescaling_changes_lambda_max")
-IGS = nodeid("test_reparameterisation.py",
+IGS = claim_id("reparameterisation.py",
              "test_information_geometric_sharpness_is_invariant_and_equals_twice_n_times_the_loss")
 
 
-def test_hessian_check_passes_on_the_derived_law(pytester: pytest.Pytester) -> None:
-    assert run_check(pytester, HESSIAN)["outcome"] == "passed"
+def test_hessian_check_passes_on_the_derived_law() -> None:
+    assert run_check(HESSIAN)["outcome"] == "passed"
 
 
-def test_hessian_check_catches_the_law_d_h_d(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_hessian_check_catches_the_law_d_h_d(monkeypatch: pytest.MonkeyPatch) -> None:
     """Mutant: the Hessian transformed as D H D (the chain rule applied the wrong way round)."""
     original = reparam.transformed_hessian
 
@@ -34,13 +34,12 @@ def test_hessian_check_catches_the_law_d_h_d(pytester: pytest.Pytester, monkeypa
         return original(hessian, inverse)
 
     monkeypatch.setattr(reparam, "transformed_hessian", wrong)
-    result = run_check(pytester, HESSIAN)
+    result = run_check(HESSIAN)
     assert_caught(result, "hessian_d_h_d", named=False)
     assert result["outcome"] == "failed" and "D^-1 Hess L D^-1" in result["message"]
 
 
-def test_hessian_check_catches_the_law_d_inverse_h_d(pytester: pytest.Pytester,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_hessian_check_catches_the_law_d_inverse_h_d(monkeypatch: pytest.MonkeyPatch) -> None:
     """Mutant: D^-1 H D (equal to the law on diagonal Hessians; the ReLU Hessian has off-diagonal blocks)."""
     def wrong(hessian: Any, scales: Any) -> Any:
         if isinstance(hessian, sp.MatrixBase):
@@ -49,22 +48,22 @@ def test_hessian_check_catches_the_law_d_inverse_h_d(pytester: pytest.Pytester,
         return hessian * scales[..., None, :] / scales[..., :, None]
 
     monkeypatch.setattr(reparam, "transformed_hessian", wrong)
-    result = run_check(pytester, HESSIAN)
+    result = run_check(HESSIAN)
     assert_caught(result, "hessian_d_inverse_h_d", named=False)
     assert result["outcome"] == "failed", result["message"]
 
 
-def test_igs_check_passes_on_the_pseudo_inverse(pytester: pytest.Pytester) -> None:
-    assert run_check(pytester, IGS)["outcome"] == "passed"
+def test_igs_check_passes_on_the_pseudo_inverse() -> None:
+    assert run_check(IGS)["outcome"] == "passed"
 
 
-def test_igs_check_catches_a_regularised_inverse(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_igs_check_catches_a_regularised_inverse(monkeypatch: pytest.MonkeyPatch) -> None:
     """Mutant: F^+ replaced by (F + 1e-3 I)^-1 (a 'damped' Fisher inverse): neither invariant nor 2NL."""
     def wrong(xp: ModuleType, jac: Any) -> Any:
         fisher = reparam.fisher(xp, jac)
         return np.linalg.inv(fisher + 1e-3 * np.eye(fisher.shape[0]))
 
     monkeypatch.setattr(reparam, "fisher_pseudo_inverse", wrong)
-    result = run_check(pytester, IGS)
+    result = run_check(IGS)
     assert_caught(result, "regularised_fisher_inverse", named=False)
     assert result["outcome"] == "failed" and "IGS" in result["message"]

@@ -1,4 +1,4 @@
-"""Power and design of the lazy SGLD checks (``checks/test_sgld_lazy.py``).
+"""Power and design of the lazy SGLD checks (``checks/sgld_lazy.py``).
 
 Power: each ``sde`` check fails on its integrator mutants (``tests/mutants.py``, ``tests/mutants_sgld_lazy.py``) and
 passes on the reference and a correct variant, at ``--profile quick``, seed 0; the model-side mutants (noise from the
@@ -21,15 +21,15 @@ import numpy as np
 import pytest
 import sympy as sp
 
-import checks.test_sgld_lazy as lazy  # (shared with the in-process runs)
-from checks import profiles
-from checks.impl import Guard, Runner, reference
-from solvers import lazy_sgld, two_layer
-from solvers.rng import generator
-from tests.power import ROOT, assert_caught, integrator_cases, mutant, nodeid, run_check
-from theory import lazy_training
+import sgd_conformance.checks.sgld_lazy as lazy  # (shared with the in-process runs)
+from sgd_conformance.checks.harness import profiles
+from sgd_conformance.checks.harness.impl import Guard, Runner, reference
+from sgd_conformance.solvers import lazy_sgld, two_layer
+from sgd_conformance.solvers.rng import generator
+from sgd_conformance.theory import lazy_training
+from tests.power import ROOT, assert_caught, claim_id, integrator_cases, mutant, run_check
 
-MODULE = "test_sgld_lazy.py"
+MODULE = "sgld_lazy.py"
 MODEL = "test_lazy_sgld_model_has_order_one_over_alpha_noise_that_cancels_in_function_space"
 NEAR = "test_lazy_sgld_parameters_stay_within_order_one_over_alpha_of_initialisation"
 EIGEN = "test_lazy_sgld_kernel_stays_above_half_its_initial_minimum_eigenvalue"
@@ -52,21 +52,21 @@ MUST_FAIL, MUST_PASS = integrator_cases(CASES, OWN)
 
 
 @pytest.mark.parametrize(("check", "spec", "bug"), MUST_FAIL)
-def test_lazy_check_catches_integrator_mutant(pytester: pytest.Pytester, check: str, spec: str, bug: str) -> None:
-    result = run_check(pytester, nodeid(MODULE, check), "--impl", spec)
+def test_lazy_check_catches_integrator_mutant(check: str, spec: str, bug: str) -> None:
+    result = run_check(claim_id(MODULE, check), "--impl", spec)
     assert_caught(result, bug)
 
 
 @pytest.mark.parametrize(("check", "variant"), MUST_PASS)
-def test_lazy_check_passes_correct_implementation(pytester: pytest.Pytester, check: str, variant: str | None) -> None:
+def test_lazy_check_passes_correct_implementation(check: str, variant: str | None) -> None:
     options = ["--impl", mutant("sde", variant)] if variant else []
-    result = run_check(pytester, nodeid(MODULE, check), *options)
+    result = run_check(claim_id(MODULE, check), *options)
     assert result["outcome"] == "passed", result["message"]
 
 
 @pytest.mark.parametrize("check", [MODEL, POSITIVE])
-def test_reference_checks_pass_on_the_derived_theory(pytester: pytest.Pytester, check: str) -> None:
-    result = run_check(pytester, nodeid(MODULE, check))
+def test_reference_checks_pass_on_the_derived_theory(check: str) -> None:
+    result = run_check(claim_id(MODULE, check))
     assert result["outcome"] == "passed", result["message"]
 
 
@@ -135,10 +135,10 @@ MODEL_MUTANTS = [
 
 
 @pytest.mark.parametrize(("check", "patch", "decision"), MODEL_MUTANTS)
-def test_lazy_check_catches_model_mutant(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, check: str,
+def test_lazy_check_catches_model_mutant(monkeypatch: pytest.MonkeyPatch, check: str,
                                          patch: Callable[[pytest.MonkeyPatch], None], decision: str) -> None:
     patch(monkeypatch)
-    result = run_check(pytester, nodeid(MODULE, check))
+    result = run_check(claim_id(MODULE, check))
     assert_caught(result, patch.__name__.strip("_"), named=False)
     assert result["outcome"] == "failed", result["message"]
     assert decision in result["message"], result["message"]
@@ -178,11 +178,11 @@ def test_em_bias_of_the_compared_moments_is_below_a_quarter_standard_error(name:
     profile = profiles.get(name)
     cases = [(lazy.NEAR_INIT, np.linalg.inv(p.kernel0), lazy.LAW_TIMES),
              (lazy.LOSS, np.eye(p.kernel0.shape[0]), lazy.LOSS_TIMES)]
-    for claim_id, weight, times in cases:
-        sizes = profile.sizes(claim_id)
+    for cid, weight, times in cases:
+        sizes = profile.sizes(cid)
         mean, sd = quadratic_form_moments(weight, times)
         bias = (em_quadratic_form(weight, times, sizes["dt"]) - mean) / (sd / math.sqrt(sizes["chains"]))
-        assert np.abs(bias).max() < 0.25, (claim_id, name, bias)
+        assert np.abs(bias).max() < 0.25, (cid, name, bias)
 
 
 def test_compared_quadratic_forms_have_a_finite_fourth_moment_and_moderate_spread() -> None:

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from reports.model import ClaimResult, Figure, Report, Series, read_calibration
-from reports.plots import figure_svg
-from reports.render import false_alarm_text, fmt, render_html, slugify, write_html
+from sgd_conformance.reports.model import ClaimResult, Figure, Report, Series, read_calibration
+from sgd_conformance.reports.plots import figure_svg
+from sgd_conformance.reports.render import false_alarm_text, fmt, render_html, slugify, write_html
 
 SEED_WORDING = "The lecture calls the PDE 'Feynman–Kac'; it is the Fokker–Planck equation."
 MESSAGE = "FAILED sgld.gibbs — reference\n  measured 0.31 < predicted 0.5 & more"
@@ -45,7 +45,7 @@ def synthetic_report() -> Report:
         statistic=1.234567, p_value=0.4321, measured=1.01, predicted=1.0, duration_s=0.8123,
         statement="One SGLD step covers time lr.", hypotheses="L = x^2 / 2.", source="seed 002",
         power="quick: a noise-scale bug sits 25 SE away",
-        nodeid="checks/test_sgld.py::test_time_scale[reference]", figures=[_loglog()],
+        nodeid="checks/sgld.py::test_time_scale[reference]", figures=[_loglog()],
         decisions=[{"what": "slope", "test": "z-test", "level": 1e-3, "passed": True, "statistic": 1.234567,
                     "p_value": 0.4321, "measured": 1.01, "predicted": 1.0, "interval": [0.95, 1.07],
                     "details": {"n": 4000}}], **common)
@@ -53,7 +53,7 @@ def synthetic_report() -> Report:
         claim="lecture.gibbs-stationary", family="sgld", implementation="my_pkg.sgld:step", outcome="failed",
         message=MESSAGE, statistic=5.5, p_value=3.456789e-8, measured=0.31, predicted=0.5, duration_s=2.5,
         statement="exp(-L/T) is stationary.", hypotheses="double well", source="lecture 3",
-        seed_wording=SEED_WORDING, nodeid="checks/test_sgld.py::test_gibbs[my_pkg.sgld:step]",
+        seed_wording=SEED_WORDING, nodeid="checks/sgld.py::test_gibbs[my_pkg.sgld:step]",
         figures=[_hist()],
         decisions=[{"what": "mean of L", "test": "t-test", "level": 5e-4, "passed": False, "statistic": 5.5,
                     "p_value": 3.456789e-8, "measured": 0.31, "predicted": 0.5, "interval": None,
@@ -61,7 +61,7 @@ def synthetic_report() -> Report:
     error = ClaimResult(
         claim="sgd.contract", family="sgd", implementation="my_pkg.sgd:step", outcome="error",
         message="ERROR sgd.contract — the step returned shape (3,), expected (2,)", duration_s=0.01,
-        nodeid="checks/test_sgd.py::test_contract[my_pkg.sgd:step]", **common)
+        nodeid="checks/sgd.py::test_contract[my_pkg.sgd:step]", **common)
     return Report(results=[passed, failed, error], seed=7, profile="quick", backend="numpy",
                   implementations={"sgd": "my_pkg.sgd:step", "sgld": "my_pkg.sgld:step", "sde": "reference"},
                   versions={"python": "3.11.9", "numpy": "2.1.0"}, started="2025-01-01T00:00:00+00:00",

@@ -20,7 +20,7 @@ import array_api_compat.numpy as xnp
 import numpy as np
 import pytest
 
-from solvers import _xp, chains, problems, rng, sde, sgd, sgld
+from sgd_conformance.solvers import _xp, chains, problems, rng, sde, sgd, sgld
 from tests.gpu import cupy_or_skip
 
 SEED = 20240611
@@ -348,7 +348,7 @@ def test_sgld_and_euler_maruyama_run_on_cupy_arrays() -> None:
 
 def test_ula_grid_density_reproduces_the_exact_ar1_variance() -> None:
     """On L = a x^2/2 the chain is AR(1): its stationary variance is T / (a (1 - lr a / 2)) (theory.langevin)."""
-    from solvers.ula_density import stationary_density_on_grid
+    from sgd_conformance.solvers.ula_density import stationary_density_on_grid
 
     curvature, lr, temperature = 2.0, 0.1, 0.5
     grid = np.linspace(-4, 4, 1601)

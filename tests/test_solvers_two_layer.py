@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from solvers import two_layer
-from solvers.rng import generator
+from sgd_conformance.solvers import two_layer
+from sgd_conformance.solvers.rng import generator
 
 
 def _params(name: str, n: int = 7, d: int = 3, a_law: str = "gaussian") -> tuple[two_layer.Params, np.ndarray]:

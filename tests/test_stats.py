@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from checks import stats
-from checks.claims import Claim, ClaimFailed, ClaimRun
+from sgd_conformance.checks.harness import stats
+from sgd_conformance.checks.harness.claims import Claim, ClaimFailed, ClaimRun
 
 LEVEL = 0.05
 SEEDS = range(400)
@@ -121,7 +121,8 @@ def test_verdict_message_follows_the_grammar() -> None:
     message = str(info.value)
     assert message.startswith("FAILED demo.claim — mylib:step [sgd · numpy · seed 5]")
     assert "Var_inf[theta_i] = 0.5 (99.9% CI" in message and "theory 1; observed/theory = 0.5" in message
-    assert "reproduce: pytest checks/test_demo.py::test_demo --impl sgd=mylib:step --seed 5" in message
+    assert ("reproduce: pytest --pyargs sgd_conformance.checks --sgdc-claims demo.claim --sgdc-impl sgd=mylib:step "
+            "--sgdc-seed 5 --sgdc-profile quick --sgdc-backend numpy") in message
     assert run.claim_p_value() == pytest.approx(min(1.0, bad.p_value))
 
 

@@ -16,10 +16,10 @@ import pytest
 import sympy as sp
 from scipy import integrate
 
-from theory import fokker_planck as fp
-from theory import langevin
-from theory.losses import double_well
-from theory.symbols import T, a, eps, t, x
+from sgd_conformance.theory import fokker_planck as fp
+from sgd_conformance.theory import langevin
+from sgd_conformance.theory.losses import double_well
+from sgd_conformance.theory.symbols import T, a, eps, t, x
 
 
 @pytest.mark.parametrize("d", [1, 2, 3])

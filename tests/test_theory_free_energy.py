@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from solvers import mean_field_net
-from theory import free_energy
+from sgd_conformance.solvers import mean_field_net
+from sgd_conformance.theory import free_energy
 
 
 def test_gaussian_sandwich_identities_simplify_to_zero() -> None:

@@ -16,8 +16,8 @@ from functools import cache
 import pytest
 import sympy as sp
 
-from theory import ito, numeric
-from theory.symbols import a, mu, p, sigma, t, x, x0
+from sgd_conformance.theory import ito, numeric
+from sgd_conformance.theory.symbols import a, mu, p, sigma, t, x, x0
 
 W = sp.Symbol("W", real=True)
 

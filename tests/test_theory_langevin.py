@@ -17,8 +17,8 @@ import pytest
 import sympy as sp
 from scipy.linalg import solve_discrete_lyapunov
 
-from theory import langevin, numeric
-from theory.symbols import T, a, eta, k, t, x0
+from sgd_conformance.theory import langevin, numeric
+from sgd_conformance.theory.symbols import T, a, eta, k, t, x0
 
 PARAMS = [(1.0, 0.1, 1.0), (2.0, 0.3, 0.5), (0.1, 5.0, 0.05), (10.0, 0.05, 0.05), (3.0, 0.6, 2.0)]
 

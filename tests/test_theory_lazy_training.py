@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from solvers import sde, two_layer
-from solvers.lazy_sgld import LazySGLD, Stack, antisymmetric_init
-from theory import lazy_training, ntk
-from theory.moment_equations import LinearMomentModel, QuadraticCovariance
+from sgd_conformance.solvers import sde, two_layer
+from sgd_conformance.solvers.lazy_sgld import LazySGLD, Stack, antisymmetric_init
+from sgd_conformance.theory import lazy_training, ntk
+from sgd_conformance.theory.moment_equations import LinearMomentModel, QuadraticCovariance
 
 # --- symbolic model ----------------------------------------------------------------------------------------------
 

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from theory import lojasiewicz as L
-from theory.symbols import eta, sigma
+from sgd_conformance.theory import lojasiewicz as L
+from sgd_conformance.theory.symbols import eta, sigma
 
 CATALOG_RING = {"norm0": sp.Rational(507, 500), "radius": sp.Rational(1, 2)}
 

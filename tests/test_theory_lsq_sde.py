@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from solvers import sde
-from solvers.lsq_sde import PopulationSDE, TrainingSDE, online_gradients
-from theory import lsq_sde, numeric
-from theory.moment_equations import (
+from sgd_conformance.solvers import sde
+from sgd_conformance.solvers.lsq_sde import PopulationSDE, TrainingSDE, online_gradients
+from sgd_conformance.theory import lsq_sde, numeric
+from sgd_conformance.theory.moment_equations import (
     LinearMomentModel,
     QuadraticCovariance,
     moment_abscissae,

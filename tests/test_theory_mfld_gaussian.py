@@ -7,8 +7,8 @@ import numpy as np
 import sympy as sp
 from scipy import integrate
 
-from theory import mfld_gaussian as mg
-from theory.symbols import T, a, eta, t
+from sgd_conformance.theory import mfld_gaussian as mg
+from sgd_conformance.theory.symbols import T, a, eta, t
 
 lam_reg = sp.Symbol("lam_reg", positive=True)
 GAUSSIAN = {mg.kappa: 1, mg.c: 0, a: 2 * lam_reg}  # the catalog's Gaussian case

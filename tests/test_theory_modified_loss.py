@@ -20,10 +20,10 @@ import pytest
 import sympy as sp
 from scipy.integrate import solve_ivp
 
-from theory import modified_loss as ml
-from theory import numeric
-from theory.losses import backward_error_test_loss
-from theory.symbols import a, eta, t, x0
+from sgd_conformance.theory import modified_loss as ml
+from sgd_conformance.theory import numeric
+from sgd_conformance.theory.losses import backward_error_test_loss
+from sgd_conformance.theory.symbols import a, eta, t, x0
 
 
 @cache

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from theory import ntk
+from sgd_conformance.theory import ntk
 
 
 @pytest.mark.parametrize("order", [0, 1])

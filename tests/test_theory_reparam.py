@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from theory import reparam
+from sgd_conformance.theory import reparam
 
 
 def test_transformed_hessian_is_d_inverse_h_d_inverse_for_arrays_and_sympy() -> None:

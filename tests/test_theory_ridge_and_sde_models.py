@@ -8,8 +8,8 @@ import pytest
 import sympy as sp
 from scipy import integrate, stats
 
-from theory import fokker_planck, ridge, sde_models
-from theory.symbols import t, x
+from sgd_conformance.theory import fokker_planck, ridge, sde_models
+from sgd_conformance.theory.symbols import t, x
 
 
 def test_filters_match_their_closed_forms() -> None:
@@ -68,7 +68,7 @@ def test_seed_form_gives_nu_minus_two_and_expectation_matches_scipy() -> None:
 
 
 def test_enumerated_minibatch_factors_match_the_formula() -> None:
-    from theory import minibatch
+    from sgd_conformance.theory import minibatch
 
     for population, batch in ((5, 1), (5, 2), (6, 3), (7, 4)):
         for replacement in (True, False):

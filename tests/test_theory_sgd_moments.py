@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from theory import implicit_bias, langevin, numeric, sgd_moments
-from theory.symbols import a, b, eta
+from sgd_conformance.theory import implicit_bias, langevin, numeric, sgd_moments
+from sgd_conformance.theory.symbols import a, b, eta
 
 
 def _numpy_stationary_m(h: np.ndarray, step: float, batch: int, s2: float) -> np.ndarray:

@@ -12,8 +12,8 @@ import sympy as sp
 from scipy import integrate, special
 from scipy import stats as sps
 
-from theory import fokker_planck, sde_models, sgd_moments, tails
-from theory.symbols import t, x
+from sgd_conformance.theory import fokker_planck, sde_models, sgd_moments, tails
+from sgd_conformance.theory.symbols import t, x
 
 h, s, gamma = sde_models.h, sde_models.s, sde_models.gamma
 
@@ -70,7 +70,7 @@ def test_stationary_even_moments_are_the_student_t_moments_below_nu() -> None:
 
 
 def test_second_moment_agrees_with_the_linear_moment_model() -> None:
-    from checks.test_lsq_sde_tails import SDE_VALUES, population_moment_model
+    from sgd_conformance.checks.lsq_sde_tails import SDE_VALUES, population_moment_model
 
     exact = tails.even_moments(2, t, SDE_VALUES)[0]
     model = population_moment_model(SDE_VALUES)

@@ -15,8 +15,8 @@ from collections.abc import Sequence
 import mpmath
 import sympy as sp
 
-from theory.numeric import mpmath_callable
-from theory.symbols import T, eps
+from sgd_conformance.theory.numeric import mpmath_callable
+from sgd_conformance.theory.symbols import T, eps
 
 
 def gibbs_density(loss: sp.Expr, temperature: sp.Expr = T) -> sp.Expr:

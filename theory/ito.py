@@ -13,7 +13,7 @@ from functools import cache
 
 import sympy as sp
 
-from theory.symbols import a, mu, p, sigma, t, x, x0
+from sgd_conformance.theory.symbols import a, mu, p, sigma, t, x, x0
 
 
 def ito_differential(f: sp.Expr, drift: sp.Expr, diffusion: sp.Expr, var: sp.Symbol = x) -> tuple[sp.Expr, sp.Expr]:

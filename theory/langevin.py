@@ -18,7 +18,7 @@ from functools import cache
 
 import sympy as sp
 
-from theory.symbols import T, a, b, eta, k, sigma, t, x0
+from sgd_conformance.theory.symbols import T, a, b, eta, k, sigma, t, x0
 
 
 @cache

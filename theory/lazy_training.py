@@ -45,9 +45,9 @@ import numpy as np
 import sympy as sp
 from scipy.linalg import expm
 
-from theory import ntk, numeric
-from theory.moment_equations import LinearMomentModel, QuadraticCovariance
-from theory.symbols import eta
+from sgd_conformance.theory import ntk, numeric
+from sgd_conformance.theory.moment_equations import LinearMomentModel, QuadraticCovariance
+from sgd_conformance.theory.symbols import eta
 
 alpha = sp.Symbol("alpha_scale", positive=True)  #: output scale (the paper's alpha; CLAIMS-DETAIL namespace note)
 cosine = sp.Symbol("c", real=True)  #: x_i'x_j of two unit inputs

@@ -61,7 +61,7 @@ from functools import cache
 
 import sympy as sp
 
-from theory.symbols import coordinates, eta, k, sigma
+from sgd_conformance.theory.symbols import coordinates, eta, k, sigma
 
 mu_pl = sp.Symbol("mu_pl", positive=True)  #: local PL constant: |grad F|^2 >= mu_pl F on the ball (An & Lu's alpha)
 C_L = sp.Symbol("C_L", positive=True)  #: smoothness constant on the ball (descent lemma)

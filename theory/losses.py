@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from theory.symbols import coordinates
+from sgd_conformance.theory.symbols import coordinates
 
 
 def double_well() -> tuple[sp.Expr, tuple[sp.Symbol, ...]]:

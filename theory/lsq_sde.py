@@ -24,8 +24,8 @@ from functools import cache
 
 import sympy as sp
 
-from theory.sgd_moments import isserlis_fourth_moment
-from theory.symbols import coordinates
+from sgd_conformance.theory.sgd_moments import isserlis_fourth_moment
+from sgd_conformance.theory.symbols import coordinates
 
 
 @dataclass(frozen=True)

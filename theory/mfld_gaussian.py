@@ -19,8 +19,8 @@ from functools import cache
 
 import sympy as sp
 
-from theory import langevin
-from theory.symbols import T, a, eta, t
+from sgd_conformance.theory import langevin
+from sgd_conformance.theory.symbols import T, a, eta, t
 
 lam = T  #: the MFLD temperature lambda (suite convention T = lambda)
 kappa = sp.Symbol("kappa", nonnegative=True)  #: interaction strength (0: F linear in q)

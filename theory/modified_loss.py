@@ -21,7 +21,7 @@ from functools import cache
 
 import sympy as sp
 
-from theory.symbols import a, eta
+from sgd_conformance.theory.symbols import a, eta
 
 
 def _flow_map_series(field: list[sp.Expr], coords: Sequence[sp.Symbol], h: sp.Expr, order: int) -> list[sp.Expr]:

@@ -32,7 +32,7 @@ from typing import Any
 
 import sympy as sp
 
-from theory import numeric
+from sgd_conformance.theory import numeric
 
 WIDTH = 4  #: number of tanh units of the test model (p = 2 * WIDTH parameters)
 x_in = sp.Symbol("x", real=True)  #: the scalar input of the test model

@@ -22,7 +22,7 @@ from functools import cache
 import mpmath
 import sympy as sp
 
-from theory.symbols import t
+from sgd_conformance.theory.symbols import t
 
 s = sp.Symbol("s", positive=True)  #: singular value (lecture) or eigenvalue of X'X/n (Ali et al.)
 mu = sp.Symbol("mu", positive=True)  #: ridge penalty

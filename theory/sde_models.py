@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from theory.symbols import x
+from sgd_conformance.theory.symbols import x
 
 h = sp.Symbol("h", positive=True)  #: E[x^2], the curvature of the population loss
 s = sp.Symbol("s", positive=True)  #: label-noise standard deviation

@@ -20,7 +20,7 @@ from functools import cache
 
 import sympy as sp
 
-from theory.symbols import b, eta
+from sgd_conformance.theory.symbols import b, eta
 
 s2 = sp.Symbol("s2", positive=True)  #: label-noise variance
 

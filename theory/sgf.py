@@ -14,7 +14,7 @@ from functools import cache
 
 import sympy as sp
 
-from theory.symbols import b, eta
+from sgd_conformance.theory.symbols import b, eta
 
 
 def noise_covariance_symbols(d: int) -> sp.Matrix:

@@ -42,8 +42,8 @@ import sympy as sp
 from scipy import integrate, optimize, special
 from scipy import stats as sps
 
-from theory import fokker_planck, sde_models
-from theory.symbols import x
+from sgd_conformance.theory import fokker_planck, sde_models
+from sgd_conformance.theory.symbols import x
 
 h, s, gamma = sde_models.h, sde_models.s, sde_models.gamma
 v = sp.Symbol("v", positive=True)  #: quadratic coefficient of sigma^2 / gamma (the noise's growth)

@@ -1,7 +1,7 @@
-"""``python -m sgd_conformance``."""
+"""``python -m sgd_conformance`` (the same as the ``sgd-conformance`` command)."""
 
 import sys
 
-from . import main
+from sgd_conformance.cli import main
 
 sys.exit(main())

@@ -29,12 +29,12 @@ from typing import Any
 
 import numpy as np
 
-from solvers import sde as sde_schemes
-from solvers import sgd as sgd_reference
-from solvers import sgld as sgld_reference
-from solvers._xp import asarray, is_numpy, namespace, to_numpy
+from sgd_conformance.checks.harness.claims import IMPL_FAMILIES
+from sgd_conformance.solvers import sde as sde_schemes
+from sgd_conformance.solvers import sgd as sgd_reference
+from sgd_conformance.solvers import sgld as sgld_reference
+from sgd_conformance.solvers._xp import asarray, is_numpy, namespace, to_numpy
 
-IMPL_FAMILIES = ("sgd", "sgld", "sde")
 REFERENCE = {"sgd": sgd_reference.gd_step, "sgld": sgld_reference.sgld_step, "sde": sde_schemes.euler_maruyama}
 
 
@@ -308,6 +308,6 @@ def _host_function(fn: Callable[[Any, float], Any], xp: ModuleType) -> Callable[
 def noise_generator(guard: Guard, xp: ModuleType, seed: int, *labels: object) -> Any:
     """The generator handed to an ``sgld`` implementation: on the backend for the reference solver,
     a NumPy ``Generator`` for user code (the contract's NumPy form)."""
-    from solvers.rng import generator
+    from sgd_conformance.solvers.rng import generator
 
     return generator(seed, *labels, xp=xp if guard.impl.kind == "reference" else None)

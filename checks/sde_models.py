@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from checks import stats
-from checks.claims import ClaimRun, claim
-from reports.model import Figure, Series
-from theory import ito, langevin, modified_loss, numeric, sgf
-from theory.symbols import a, b, eta, sigma, t, x0
+from sgd_conformance.checks.harness import stats
+from sgd_conformance.checks.harness.claims import ClaimRun, claim
+from sgd_conformance.reports.model import Figure, Series
+from sgd_conformance.theory import ito, langevin, modified_loss, numeric, sgf
+from sgd_conformance.theory.symbols import a, b, eta, sigma, t, x0
 
 ETAS = 0.1 * 2.0 ** -np.arange(6)
 

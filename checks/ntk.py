@@ -14,14 +14,14 @@ import numpy as np
 import sympy as sp
 from scipy import stats as sps
 
-from checks import stats
-from checks.claims import ClaimRun, claim
-from checks.profiles import Profile
-from reports.model import Figure, Series
-from solvers import two_layer
-from solvers._xp import asarray, to_numpy
-from solvers.rng import generator
-from theory import ntk, numeric
+from sgd_conformance.checks.harness import stats
+from sgd_conformance.checks.harness.claims import ClaimRun, claim
+from sgd_conformance.checks.harness.profiles import Profile
+from sgd_conformance.reports.model import Figure, Series
+from sgd_conformance.solvers import two_layer
+from sgd_conformance.solvers._xp import asarray, to_numpy
+from sgd_conformance.solvers.rng import generator
+from sgd_conformance.theory import ntk, numeric
 
 WIDTHS = tuple(2**k for k in range(6, 15, 2))  # 64 .. 16384
 
@@ -67,6 +67,10 @@ def _dot_rounding(w: np.ndarray, x: np.ndarray) -> np.ndarray:
     hypotheses="two-layer net, tanh and ReLU, d = 5, ||x||^2 = d, w ~ N(0, I/d), a ~ N(0, 1), widths 2^6..2^14.",
     source="seed 002 (NTK section); CLAIMS-DETAIL §1.18.",
     seed_wording="df/da_i = (1/sqrt(n)) sigma'(w_i'x) — a typo: the a-gradient of a_i sigma(w_i'x) is sigma(w_i'x).",
+    # networks per width (each gives n i.i.d. neurons): KS on >= 64 draws, GLS on log RMS over 5 widths
+    sizes={"quick": {"networks": 4},
+           "standard": {"networks": 16},
+           "thorough": {"networks": 64}},
 )
 def test_ntk_jacobian_is_sigma_over_sqrt_n_with_a_width_free_law(profile: Profile, seed: int, xp: ModuleType,
                                                                   claim: ClaimRun) -> None:
@@ -150,6 +154,10 @@ def test_ntk_jacobian_is_sigma_over_sqrt_n_with_a_width_free_law(profile: Profil
     hypotheses="ReLU, d = 3, three random inputs, widths 2^6..2^14, independent networks per width.",
     source="seed 002 ('K = JJ' ... deterministic (spd!) limit by LLN'); Jacot et al. 2018; Cho & Saul 2009 "
            "(arc-cosine kernels); Du et al. 2019 (lambda_0 > 0); CLAIMS-DETAIL §1.20.",
+    # networks per width: mean SE ~ 0.57/sqrt(n networks); slope SE ~ 0.02 at quick (300 networks)
+    sizes={"quick": {"networks": 300},
+           "standard": {"networks": 1200},
+           "thorough": {"networks": 4000}},
 )
 def test_empirical_ntk_is_unbiased_for_the_arc_cosine_limit_and_converges_at_rate_n_to_minus_half(
         profile: Profile, seed: int, xp: ModuleType, claim: ClaimRun) -> None:
@@ -224,6 +232,9 @@ def test_empirical_ntk_is_unbiased_for_the_arc_cosine_limit_and_converges_at_rat
            "=> ||Hess f|| = O(1/sqrt n)'); CLAIMS-DETAIL §1.19.",
     seed_wording="The seed lists only the a-a (zero) and w-w blocks and omits the mixed block "
                  "d2f/da_i dw_ik = n^(-1/2) sigma'(w_i'x) x_k, which carries the whole norm for ReLU.",
+    sizes={"quick": {"networks": 4},
+           "standard": {"networks": 16},
+           "thorough": {"networks": 48}},
 )
 def test_ntk_hessian_is_block_diagonal_with_norm_of_order_n_to_minus_half(profile: Profile, seed: int,
                                                                          xp: ModuleType, claim: ClaimRun) -> None:
@@ -314,6 +325,9 @@ def _sphere_inputs(rng: Any, count: int, d: int, separation: float = 0.0) -> np.
     seed_wording="'Gauss-Newton converges in one step' holds for the linearised model only; on the network one "
                  "step leaves a residual that vanishes with the width (here about like 1/n, faster than the "
                  "seed's n^(-1/2) bound, because the quadratic remainder is a sum of mean-zero per-neuron terms).",
+    sizes={"quick": {"networks": 8},
+           "standard": {"networks": 16},
+           "thorough": {"networks": 48}},
 )
 def test_min_norm_step_is_the_kernel_regression_solution_and_gauss_newton_residual_shrinks_with_width(
         profile: Profile, seed: int, xp: ModuleType, claim: ClaimRun) -> None:
@@ -461,6 +475,9 @@ def _lazy_series(label: str, y: np.ndarray, fit: stats.LinearFit, sign: float = 
            "Chizat, Oyallon & Bach 2019; CLAIMS-DETAIL §1.22.",
     seed_wording="O(n^(-1/2)) for the kernel change is an upper bound: the measured rate is faster (about n^(-0.7) "
                  "for ReLU; O(1/n) is known for smooth activations), so it is tested one-sided.",
+    sizes={"quick": {"networks": 8},
+           "standard": {"networks": 16},
+           "thorough": {"networks": 32}},
 )
 def test_ntk_training_moves_parameters_by_order_one_and_the_kernel_by_at_most_n_to_minus_half(
         profile: Profile, seed: int, xp: ModuleType, claim: ClaimRun) -> None:
@@ -501,6 +518,9 @@ def test_ntk_training_moves_parameters_by_order_one_and_the_kernel_by_at_most_n_
                "0.5 n on the mean loss (same initialisation w ~ N(0, I/d), a ~ N(0, 1)).",
     source="seed 002 (NTK vs mean-field table); Chizat, Oyallon & Bach 2019; Mei, Montanari & Nguyen 2018; "
            "CLAIMS-DETAIL §1.22.",
+    sizes={"quick": {"networks": 8},
+           "standard": {"networks": 16},
+           "thorough": {"networks": 32}},
 )
 def test_mean_field_training_changes_the_kernel_by_an_amount_that_does_not_vanish_with_width(
         profile: Profile, seed: int, xp: ModuleType, claim: ClaimRun) -> None:

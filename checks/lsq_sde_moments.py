@@ -30,16 +30,16 @@ import numpy as np
 import sympy as sp
 from scipy.linalg import expm
 
-from checks import profiles, stats
-from checks.claims import ClaimRun, claim
-from checks.impl import Guard, Runner
-from reports.model import Figure, Series
-from solvers import minibatch
-from solvers._xp import asarray, to_numpy
-from solvers.lsq_sde import PopulationSDE, TrainingSDE, online_gradients
-from solvers.rng import brownian_increments, generator
-from theory import lsq_sde
-from theory.moment_equations import LinearMomentModel, moment_abscissae, training_moment_model
+from sgd_conformance.checks.harness import profiles, stats
+from sgd_conformance.checks.harness.claims import ClaimRun, claim
+from sgd_conformance.checks.harness.impl import Guard, Runner
+from sgd_conformance.reports.model import Figure, Series
+from sgd_conformance.solvers import minibatch
+from sgd_conformance.solvers._xp import asarray, to_numpy
+from sgd_conformance.solvers.lsq_sde import PopulationSDE, TrainingSDE, online_gradients
+from sgd_conformance.solvers.rng import brownian_increments, generator
+from sgd_conformance.theory import lsq_sde
+from sgd_conformance.theory.moment_equations import LinearMomentModel, moment_abscissae, training_moment_model
 
 DATA_SEED = 0  #: the problems are fixed; --seed moves the noise only
 NOISE_BLOCK = 200_000  #: chain-steps of Brownian increments drawn at once (memory stays bounded at any profile)
@@ -165,6 +165,11 @@ def _evaluate(matrix: sp.Matrix, values: dict[sp.Symbol, float]) -> np.ndarray:
                "d = 3.",
     source="seed 001 ('The drift term b(t, theta_t) should match -grad L(theta_t)'; 'The noise factor sigma should "
            "have the same covariance as the local martingale m'); Li, Tai & E 2017/2019; CLAIMS-DETAIL §5 4.1.",
+    sizes={"quick": {"draws": 20000},
+           "standard": {"draws": 80000},
+           "thorough": {"draws": 320000}},
+    power='the symbolic identities decide the uncentred-covariance mistake at every profile; an uncentred factor in a'
+          ' solver is ~130 SE off at quick',
 )
 def test_sde_models_have_the_moments_of_the_sgd_increment(profile: Any, seed: int, claim: ClaimRun) -> None:
     """Symbolic identities (sympy); the solver's fields equal the symbolic ones; per-entry CLT z-tests of the mean and
@@ -281,6 +286,11 @@ def test_sde_models_have_the_moments_of_the_sgd_increment(profile: Any, seed: in
     seed_wording="'When the loss can be driven to zero (Ker(X) ≠ {0}) ...'; 'The design matrix X has a non-trivial "
                  "kernel, enabling perfect interpolation.' Imprecise: interpolation needs y in range X (e.g. rank X = "
                  "n); Ker X ≠ {0} makes the interpolators non-unique and the limit depend on the start.",
+    sizes={"quick": {"chains": 200},
+           "standard": {"chains": 1000},
+           "thorough": {"chains": 4000}},
+    power='exact at every profile (an isotropic jitter moves the Ker X component at any chain count); larger profiles'
+          ' only sharpen the convergence bound',
 )
 def test_kernel_component_is_frozen_and_the_limit_depends_on_the_start(impl: Guard, profile: Any, seed: int, xp: Any,
                                                                        claim: ClaimRun) -> None:
@@ -392,6 +402,11 @@ def test_kernel_component_is_frozen_and_the_limit_depends_on_the_start(impl: Gua
                "the (1 + d + d^2) generator; the exact EM bias is < 0.25 standard error at the thorough size "
                "(reported in the decision details).",
     source="seed 001 (convergence and 'deviations' of the invariant law); CLAIMS-DETAIL §5 4.3, §9.3.",
+    sizes={"quick": {"chains": 3000},
+           "standard": {"chains": 12000},
+           "thorough": {"chains": 48000}},
+    power='quick: Stratonovich ~12 SE, doubled diffusion ~10 SE from the exact moments (threshold ~3.8); '
+          'standard/thorough x2/x4 in SE',
 )
 def test_second_moment_of_the_training_sde_solves_the_moment_ode(impl: Guard, profile: Any, seed: int, xp: Any,
                                                                  claim: ClaimRun) -> None:
@@ -499,6 +514,10 @@ def one_dimensional_stationary_variance() -> tuple[sp.Expr, bool]:
                "the thorough size, reported in the decision details); 1-D cross-check on the first column.",
     source="seed 001 ('unique invariant distribution ... estimates of its mean, deviations'); CLAIMS-DETAIL §5 4.6, "
            "4.7, §9.3, §9.4.",
+    sizes={"quick": {"chains": 1000},
+           "standard": {"chains": 4000},
+           "thorough": {"chains": 16000}},
+    power='quick: Stratonovich ~9 SE, doubled diffusion ~10 SE (threshold ~3.5); standard/thorough x2/x4 in SE',
 )
 def test_invariant_law_has_mean_theta_ls_and_the_stationary_covariance(impl: Guard, profile: Any, seed: int, xp: Any,
                                                                        claim: ClaimRun) -> None:

@@ -1,20 +1,20 @@
-"""Messages for failed claims, in the suite's one grammar (see STYLE.md §4)::
+"""Messages for failed claims, in the suite's one grammar::
 
     FAILED <claim> — <implementation> [<family> · <backend> · seed <seed>]
       <what> = <measured> (CI lo–hi), theory <predicted>; observed/theory = <ratio>
       test: <test>; level <level> of the false-alarm budget <budget>
-      reproduce: pytest <nodeid> --impl <family>=<spec> --seed <seed> --profile <profile>
+      reproduce: pytest --pyargs sgd_conformance.checks --sgdc-claims <claim> --sgdc-impl <family>=<spec>
+                 --sgdc-seed <seed> --sgdc-profile <profile>
 """
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
 
-from checks.stats import Decision
+from sgd_conformance.checks.harness.stats import Decision
 
 if TYPE_CHECKING:
-    from checks.claims import ClaimRun
+    from sgd_conformance.checks.harness.claims import ClaimRun
 
 
 def fmt(value: float | None) -> str:
@@ -54,14 +54,6 @@ def likely_cause(decision: Decision) -> str | None:
     return None
 
 
-_SEED_ID = re.compile(r"(\[seed\d+\]$)|(-seed\d+(?=\]$))|((?<=\[)seed\d+-)")
-
-
-def reproducible_nodeid(nodeid: str) -> str:
-    """``nodeid`` without the ``seedS`` parameter that ``--seeds N`` adds (the seed goes into ``--seed``)."""
-    return _SEED_ID.sub("", nodeid)
-
-
 def failure_message(run: ClaimRun, rejected: list[Decision]) -> str:
     """The whole failure report of a check, one block per rejected decision (the first few)."""
     family = run.claim.family
@@ -75,7 +67,13 @@ def failure_message(run: ClaimRun, rejected: list[Decision]) -> str:
         lines.append(f"  test: {d.test}; {level}")
     if len(rejected) > SHOWN:
         lines.append(f"  ... and {len(rejected) - SHOWN} more rejected decisions (all are in the report)")
-    impl = f" --impl {family}={run.implementation}" if run.implementation != "reference" else ""
-    node = reproducible_nodeid(run.nodeid)
-    lines.append(f"  reproduce: pytest {node}{impl} --seed {run.seed} --profile {run.profile}")
+    lines.append(f"  reproduce: {reproduce_command(run)}")
     return "\n".join(lines)
+
+
+def reproduce_command(run: ClaimRun) -> str:
+    """The command that runs this check again, from any directory (the canonical option names, which no other
+    plugin can take)."""
+    impl = f" --sgdc-impl {run.claim.family}={run.implementation}" if run.implementation != "reference" else ""
+    return (f"pytest --pyargs sgd_conformance.checks --sgdc-claims {run.claim.id}{impl} --sgdc-seed {run.seed} "
+            f"--sgdc-profile {run.profile} --sgdc-backend {run.backend}")

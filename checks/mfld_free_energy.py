@@ -15,14 +15,14 @@ import numpy as np
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from checks import stats
-from checks.claims import ClaimRun, claim
-from checks.hypothesis_settings import derandomised
-from reports.model import Figure, Series
-from solvers import mean_field_net
-from solvers._xp import to_numpy
-from solvers.rng import generator
-from theory import free_energy
+from sgd_conformance.checks.harness import stats
+from sgd_conformance.checks.harness.claims import ClaimRun, claim
+from sgd_conformance.checks.harness.hypothesis_settings import derandomised
+from sgd_conformance.reports.model import Figure, Series
+from sgd_conformance.solvers import mean_field_net
+from sgd_conformance.solvers._xp import to_numpy
+from sgd_conformance.solvers.rng import generator
+from sgd_conformance.theory import free_energy
 
 QUADRATURE_TOL = 1e-9   # catalog: inequalities by quadrature at 1e-9 (rounding of sums of 4001 terms is ~1e-14)
 FV_RTOL = 1e-8          # complex-step derivative of L along a segment, step 1e-20 min(q/|q1 - q|) (central
@@ -65,6 +65,10 @@ def _seeded_shift(seed: int, claim_id: str, index: int) -> float:
            "CLAIMS-DETAIL §2.2.",
     seed_wording="The seed writes dL/dq(q) = lambda log(q/p_q) without the additive constant lambda(1 + log Z(q)); "
                  "it is irrelevant only for zero-mass perturbations.",
+    sizes={"quick": {"examples": 10},
+           "standard": {"examples": 30},
+           "thorough": {"examples": 100}},
+    power='exact identities at every profile (p_q ∝ exp(+dF/lambda) fails at quick); larger profiles add segments',
 )
 def test_minimiser_is_its_own_proximal_gibbs_law(profile: Any, seed: int, claim: ClaimRun) -> None:
     """KL(q*||p_q*) = 0 at the fixed point; d/dt L(q + t(q1 - q)) = int lambda log(q/p_q)(q1 - q); F convex on the
@@ -133,6 +137,11 @@ def test_minimiser_is_its_own_proximal_gibbs_law(profile: Any, seed: int, claim:
                "lambda, lambda' > 0.",
     source="seed 004 ('lambda KL(q||p_q) >= L(q) - L(q*) >= lambda KL(q||q*)'); Nitanda, Wu & Suzuki 2022; "
            "CLAIMS-DETAIL §2.3, §9.12.",
+    sizes={"quick": {"examples": 50},
+           "standard": {"examples": 200},
+           "thorough": {"examples": 800}},
+    power='quadrature at 1e-9 with margins ~4e-5; swapped KL arguments and a flipped entropy sign fail at quick; '
+          'larger profiles add more q',
 )
 def test_free_energy_gap_is_sandwiched_by_the_two_kl_divergences(profile: Any, seed: int, claim: ClaimRun) -> None:
     """upper = lambda KL(q||p_q) >= gap = L(q) - L(q*) >= lower = lambda KL(q||q*) over generated q (quadrature);
@@ -195,6 +204,11 @@ GAUSSIAN_RTOL = 1e-3  # O(h^2) discretisation of the OU gap: measured 2e-4 at la
     seed_wording="The seed writes alpha = (2 lambda'/lambda) exp(O(1/lambda)), a constant that grows as lambda -> 0; "
                  "the exponent is negative. Read as (2 lambda'/lambda) exp(+2B/lambda), it exceeds the spectral "
                  "gap (so it is no LSI constant) at every lambda here, by a factor growing as lambda decreases.",
+    sizes={"quick": {"grid": 1000},
+           "standard": {"grid": 2000},
+           "thorough": {"grid": 4000}},
+    power='the bound sits >= 2x below the spectral gap against an O(h^2) error ~1e-4 at quick; the flipped exponent '
+          'is 3-200x too large at every profile',
 )
 def test_proximal_gibbs_lsi_constant_decays_as_exp_minus_2b_over_lambda(profile: Any, claim: ClaimRun) -> None:
     """Spectral gap of exp(-(lambda' theta^2 + B sin 3 theta)/lambda) >= (2 lambda'/lambda) e^(-2B/lambda) for each
@@ -258,6 +272,11 @@ def _network_problem(seed: int, claim_id: str, index: int) -> tuple[np.ndarray, 
                "~ N(0, I); derivatives by complex step (step 1e-20) on the mixture weight (rtol 1e-8) and on every "
                "particle coordinate (rtol 1e-10).",
     source="seed 004 (Suzuki slides: dL/dmu(x) = (1/n) sum l'(y_i f_mu(z_i)) y_i h_x(z_i)); CLAIMS-DETAIL §2.7.",
+    sizes={"quick": {"examples": 10},
+           "standard": {"examples": 30},
+           "thorough": {"examples": 100}},
+    power="complex-step identities at machine precision; a missing y_i or l in place of l' fail on the first network "
+          'at every profile',
 )
 def test_first_variation_of_the_mean_field_risk(profile: Any, seed: int, xp: Any, claim: ClaimRun) -> None:
     """Complex-step derivatives of the risk along mixture weights and particle coordinates equal the first-variation

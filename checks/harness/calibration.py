@@ -35,7 +35,6 @@ The record (``reports/calibration.json``, schema 1) is merged: a run replaces on
 from __future__ import annotations
 
 import fnmatch
-import importlib
 import json
 import os
 import platform
@@ -43,7 +42,7 @@ import shlex
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -53,8 +52,9 @@ import numpy as np
 import scipy
 from scipy import stats
 
-from checks.claims import REGISTRY, Claim
-from reports.render import false_alarm_text
+from sgd_conformance.checks.harness.claims import Claim
+from sgd_conformance.checks.harness.run import registry
+from sgd_conformance.reports.render import false_alarm_text
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = 1
@@ -71,23 +71,6 @@ SEED_VARIABLE = "SGD_CONFORMANCE_POWER_SEED"
 CLAIMS_VARIABLE = "SGD_CONFORMANCE_POWER_CLAIMS"
 LOG_VARIABLE = "SGD_CONFORMANCE_POWER_LOG"
 _PYTEST_BROKE = (2, 3, 4)  # interrupted, internal error, usage error: no data (1 = some test failed is data)
-
-#: claim id -> why no mutant of the power tests targets this claim (shown in the record and the report instead of a
-#: power figure): e.g. a check of the theory alone with no implementation to mutate, or a bug the contract catches
-#: before the claim's check runs. Claims absent here with ``"power": []`` have a reason still to be given.
-NO_MUTANT_REASON: dict[str, str] = {}
-
-#: claim id -> why its verdict is a sanity guard around a report rather than a test of the claim (the report shows the
-#: measured band; the guard catches implementations that cannot be right). Shown as the claim's kind in the record.
-REPORT_ONLY: dict[str, str] = {
-    "mfld.sparse-parity": "report-only (the slides give no constants): accuracy bands of MFLD and the NTK regression; "
-                          "guard: MFLD above chance",
-    "mfld.annealing": "report-only (no constants, stage length unspecified): annealed vs fixed objective; guards: "
-                      "finite objectives, the annealed run descends",
-    "lecture.edge-of-stability": "provable part exact (eta lambda_max <= 2 at every converged minimum); the "
-                                 "progressive-sharpening band is reported, guarded only above",
-}
-
 
 class CalibrationError(RuntimeError):
     """A calibration run produced no data (pytest broke, or no check matched), or its record cannot be merged."""
@@ -238,23 +221,26 @@ def _union(first: Sequence[str], second: Sequence[str]) -> list[str]:
     return list(dict.fromkeys([*first, *second]))
 
 
-def claim_entries(budgets: dict[str, float], false_alarm: dict[str, dict[str, Any]] | None,
+def claim_entries(claims: Mapping[str, Claim], false_alarm: dict[str, dict[str, Any]] | None,
                   power: dict[str, dict[str, Any]] | None) -> dict[str, dict[str, Any]]:
-    """The claim entries of one run from its parts (each a dict claim -> part fields, or None when not run)."""
+    """The claim entries of one run from its parts (each a dict claim -> part fields, or None when not run); a
+    report-only claim's kind says so, with the reason its record gives."""
     entries: dict[str, dict[str, Any]] = {}
     for part in (false_alarm, power):
         for claim, fields in (part or {}).items():
-            entries.setdefault(claim, {"budget": budgets.get(claim)}).update(fields)
-            if claim in REPORT_ONLY and "kind" in fields:
-                entries[claim]["kind"] = f"{fields['kind']}; {REPORT_ONLY[claim]}"
+            known = claims.get(claim)
+            entries.setdefault(claim, {"budget": known.budget if known else None}).update(fields)
+            if known is not None and known.report_only and "kind" in fields:
+                entries[claim]["kind"] = f"{fields['kind']}; {known.report_only}"
     return {claim: {**entry, "flags": claim_flags(entry)} for claim, entry in sorted(entries.items())}
 
 
-def power_parts(table: dict[str, list[dict[str, Any]]], scope: Iterable[str], run: dict[str, Any]) \
+def power_parts(table: dict[str, list[dict[str, Any]]], scope: Iterable[Claim], run: dict[str, Any]) \
         -> dict[str, dict[str, Any]]:
-    """Per claim of ``scope``: its mutants (``[]`` with the :data:`NO_MUTANT_REASON` when it has none) and ``run``."""
-    return {claim: {"power": table.get(claim, []), "power_run": run,
-                    "no_mutant_reason": None if table.get(claim) else NO_MUTANT_REASON.get(claim)}
+    """Per claim of ``scope``: its mutants (``[]`` with the record's ``no_mutant_reason`` when it has none) and
+    ``run``."""
+    return {claim.id: {"power": table.get(claim.id, []), "power_run": run,
+                       "no_mutant_reason": None if table.get(claim.id) else (claim.no_mutant_reason or None)}
             for claim in scope}
 
 
@@ -290,10 +276,8 @@ def now() -> str:
 
 
 def registered_claims() -> dict[str, Claim]:
-    """Every registered claim (importing a check module registers its claims)."""
-    for module in sorted((ROOT / "checks").glob("test_*.py")):
-        importlib.import_module(f"checks.{module.stem}")
-    return dict(REGISTRY)
+    """Every registered claim."""
+    return registry()
 
 
 def _command_line(args: Sequence[str], env: dict[str, str], tmp: Path) -> str:
@@ -385,12 +369,12 @@ def calibrate(settings: Settings, invocation: str, old: dict[str, Any] | None = 
         if settings.power:
             lines, power_commands = run_power(settings, Path(folder))
             run = {**_provenance(invocation), "seeds": {"first": settings.seed_base, "count": settings.mutant_seeds}}
-            scope = [c for c in registered if matches(c, settings.claims)]
+            scope = [c for c in registered.values() if matches(c.id, settings.claims)]
             power = power_parts(power_table(lines, mutant_runs(settings)), scope, run)
             commands += power_commands
     record = {"schema": SCHEMA, "level": settings.level, "created": now(), "commands": commands,
               "calibrate": [invocation], "versions": versions(), "git_commit": git_commit(),
-              "claims": claim_entries({c: claim.budget for c, claim in registered.items()}, fa_parts, power)}
+              "claims": claim_entries(registered, fa_parts, power)}
     return merge(old, record)
 
 

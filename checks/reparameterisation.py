@@ -15,13 +15,13 @@ import sympy as sp
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from checks import stats
-from checks.claims import ClaimRun, claim
-from checks.hypothesis_settings import derandomised
-from reports.model import Figure, Series
-from solvers import two_layer
-from solvers.rng import generator
-from theory import reparam
+from sgd_conformance.checks.harness import stats
+from sgd_conformance.checks.harness.claims import ClaimRun, claim
+from sgd_conformance.checks.harness.hypothesis_settings import derandomised
+from sgd_conformance.reports.model import Figure, Series
+from sgd_conformance.solvers import two_layer
+from sgd_conformance.solvers.rng import generator
+from sgd_conformance.theory import reparam
 
 QUARTIC_H = (1.0, 0.1)  #: H = diag(1, 0.1) of the test loss (§1.1)
 WIDTH, INPUT_DIM, POINTS = 8, 3, 4  #: the ReLU net of §1.1: n = 8 neurons, inputs in R^3, N = 4 points
@@ -85,6 +85,9 @@ def relu_rescaling(params: two_layer.Params, neuron: int, c: float) -> tuple[two
                "Hessians (sympy, compiled; analytic network derivatives).",
     source="seed 002 (slide 'Flat vs sharp minima': sharpness is not reparameterisation-invariant); Dinh et al. 2017 "
            "(sharp minima can generalise); CLAIMS-DETAIL §1.1.",
+    sizes={"quick": {"examples": 10},
+           "standard": {"examples": 30},
+           "thorough": {"examples": 100}},
 )
 def test_hessian_transforms_as_d_inverse_h_d_inverse_and_relu_rescaling_changes_lambda_max(
         profile: Any, seed: int, claim: ClaimRun) -> None:
@@ -202,6 +205,9 @@ def tanh_problem(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.n
     seed_wording="The lecture offers IGS as a reparameterisation-invariant measure of sharpness. It is invariant, but "
                  "for over-parameterised (p >= N) squared-loss models it equals 2 N L exactly: zero at every "
                  "interpolating minimum, whatever the curvature.",
+    sizes={"quick": {"examples": 10},
+           "standard": {"examples": 30},
+           "thorough": {"examples": 100}},
 )
 def test_information_geometric_sharpness_is_invariant_and_equals_twice_n_times_the_loss(
         profile: Any, seed: int, claim: ClaimRun) -> None:

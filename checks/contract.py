@@ -12,11 +12,11 @@ from typing import Any
 
 import numpy as np
 
-from checks import stats
-from checks.claims import ClaimRun, claim
-from checks.impl import Guard, Runner, noise_generator
-from solvers._xp import asarray, to_numpy
-from solvers.rng import generator
+from sgd_conformance.checks.harness import stats
+from sgd_conformance.checks.harness.claims import ClaimRun, claim
+from sgd_conformance.checks.harness.impl import Guard, Runner, noise_generator
+from sgd_conformance.solvers._xp import asarray, to_numpy
+from sgd_conformance.solvers.rng import generator
 
 SHAPES = ((1, 1), (1, 3), (5, 1), (4, 2))
 LR = 0.1

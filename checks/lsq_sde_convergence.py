@@ -30,17 +30,17 @@ from scipy import optimize
 from scipy import stats as sps
 from scipy.linalg import expm
 
-from checks import profiles, stats
-from checks.claims import ClaimRun, claim
-from checks.impl import Guard, Runner
-from reports.model import Figure, Series
-from solvers._xp import asarray, to_numpy
-from solvers.lsq_sde import PopulationSDE, TrainingSDE
-from solvers.rng import brownian_increments, generator
-from theory import ito, lsq_sde
-from theory.moment_equations import LinearMomentModel, QuadraticCovariance, training_moment_model
-from theory.sgd_moments import isserlis_fourth_moment
-from theory.symbols import p, x
+from sgd_conformance.checks.harness import profiles, stats
+from sgd_conformance.checks.harness.claims import ClaimRun, claim
+from sgd_conformance.checks.harness.impl import Guard, Runner
+from sgd_conformance.reports.model import Figure, Series
+from sgd_conformance.solvers._xp import asarray, to_numpy
+from sgd_conformance.solvers.lsq_sde import PopulationSDE, TrainingSDE
+from sgd_conformance.solvers.rng import brownian_increments, generator
+from sgd_conformance.theory import ito, lsq_sde
+from sgd_conformance.theory.moment_equations import LinearMomentModel, QuadraticCovariance, training_moment_model
+from sgd_conformance.theory.sgd_moments import isserlis_fourth_moment
+from sgd_conformance.theory.symbols import p, x
 
 EXPONENTIAL = "lsq-sde.noiseless-exponential"
 GBM = "lsq-sde.geometric-bm"
@@ -246,6 +246,11 @@ EXP_SLOPE_TIMES = np.arange(1, 9) / 4
                  "text was not available. The derived second-moment condition is gamma < 2/K (six times weaker), "
                  "and the exact second moment decays up to the computed gamma_c > 2/K; 1/(3K) may be the paper's "
                  "condition for a different quantity.",
+    sizes={"quick": {"chains": 2000},
+           "standard": {"chains": 4000},
+           "thorough": {"chains": 8000}},
+    power='exact rate decisions at every profile; quick: noise dropped > 6 SE, Stratonovich ~22 SE; thorough capped '
+          'at 8000 chains by the EM-bias rule',
 )
 def test_noiseless_second_moment_decays_exponentially(impl: Guard, profile: Any, seed: int, xp: Any,
                                                       claim: ClaimRun) -> None:
@@ -426,6 +431,10 @@ def em_log_moments(h: float, volatility2: float, dt: float, steps: int) -> tuple
                "size; Monte Carlo moment at p = 1 (E eta^2 and the critical p are decided exactly).",
     source="seed 001 ('the movement resembles multivariate geometric Brownian motion', 'eta_t -> 0 almost surely', "
            "§4.1 per the seed); derived, CLAIMS-DETAIL §5 4.5, §9.5; Itô's formula.",
+    sizes={"quick": {"chains": 4000},
+           "standard": {"chains": 16000},
+           "thorough": {"chains": 64000}},
+    power="quick: the Stratonovich law's KS distance ~0.1 vs 0.03 critical; full power at quick",
 )
 def test_one_dimensional_noiseless_error_is_a_geometric_brownian_motion(impl: Guard, profile: Any, seed: int,
                                                                        xp: Any, claim: ClaimRun) -> None:
@@ -530,6 +539,11 @@ def coupled_run(runner: Runner, problem: Problem, gamma: float, starts: list[np.
     seed_wording="'Polynomial convergence rates in the noisy regime with unique invariant distribution'. In finite "
                  "dimension the noisy regime contracts exponentially in W2 (derived above); polynomial rates arise "
                  "only non-parametrically (infinite dimension with eigenvalue decay).",
+    sizes={"quick": {"chains": 2000},
+           "standard": {"chains": 4000},
+           "thorough": {"chains": 8000}},
+    power='quick: uncoupled noise ~21 SE, Stratonovich and noise dropped > 6 SE; full power at quick, thorough capped'
+          ' at 8000 pairs by the EM-bias rule',
 )
 def test_synchronous_coupling_contracts_exponentially_in_wasserstein(impl: Guard, profile: Any, seed: int, xp: Any,
                                                                     claim: ClaimRun) -> None:
@@ -611,6 +625,11 @@ def forgetting_threshold(problem: Problem, gamma: float, chains: int) -> float:
                "b'; two-sample KS of a against b' per coordinate (Bonferroni).",
     source="seed 001 ('there exists a unique invariant measure to the SDE equation', §4.2 per the seed); "
            "CLAIMS.md lsq-sde.invariant-unique; derived (coupling of CLAIMS-DETAIL §5 4.9).",
+    sizes={"quick": {"chains": 2000},
+           "standard": {"chains": 4000},
+           "thorough": {"chains": 32000}},
+    power='decoupled or start-dependent noise misses the contraction threshold by orders of magnitude at quick; '
+          'Stratonovich or a doubled diffusion still have a unique law and are not caught here (by design)',
 )
 def test_noisy_chains_forget_their_start(impl: Guard, profile: Any, seed: int, xp: Any, claim: ClaimRun) -> None:
     """Coupled pairs contract below eps (one-sided CLT) and the final laws from both starts agree (two-sample KS).

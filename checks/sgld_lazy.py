@@ -28,16 +28,16 @@ import numpy as np
 import sympy as sp
 from scipy import stats as sps
 
-from checks import stats
-from checks.claims import ClaimRun, claim
-from checks.impl import Guard, Runner
-from reports.model import Figure, Series
-from solvers import two_layer
-from solvers._xp import asarray, to_numpy
-from solvers.lazy_sgld import LazySGLD, Stack, antisymmetric_init
-from solvers.rng import brownian_increments, generator
-from theory import lazy_training, ntk, numeric
-from theory.moment_equations import LinearMomentModel, QuadraticCovariance
+from sgd_conformance.checks.harness import stats
+from sgd_conformance.checks.harness.claims import ClaimRun, claim
+from sgd_conformance.checks.harness.impl import Guard, Runner
+from sgd_conformance.reports.model import Figure, Series
+from sgd_conformance.solvers import two_layer
+from sgd_conformance.solvers._xp import asarray, to_numpy
+from sgd_conformance.solvers.lazy_sgld import LazySGLD, Stack, antisymmetric_init
+from sgd_conformance.solvers.rng import brownian_increments, generator
+from sgd_conformance.theory import lazy_training, ntk, numeric
+from sgd_conformance.theory.moment_equations import LinearMomentModel, QuadraticCovariance
 
 MODEL = "sgld-lazy.model"
 NEAR_INIT = "sgld-lazy.stay-near-init"
@@ -171,6 +171,10 @@ def _sympy_gradients(p: Problem, omega: np.ndarray) -> np.ndarray:
                "(rtol 1e-12).",
     source="seed 000 ('noise scaled by 1/alpha'); derived (CLAIMS-DETAIL §4 3.1); Chizat, Oyallon & Bach 2019 (lazy "
            "training is due to a choice of scaling); Oberweis & Cayci, arXiv 2510.21245 (model not found).",
+    sizes={"quick": {"states": 8},
+           "standard": {"states": 32},
+           "thorough": {"states": 128}},
+    power='exact identities at every profile; unscaled or uncentred noise is caught at any size',
 )
 def test_lazy_sgld_model_has_order_one_over_alpha_noise_that_cancels_in_function_space(
         profile: Any, seed: int, claim: ClaimRun) -> None:
@@ -285,6 +289,12 @@ PATHWISE_ORDER = 0.5
     source="seed 000 ('parameters remain in the initialization neighborhood indefinitely with high probability for "
            "large alpha'; stopping-time argument); derived (CLAIMS-DETAIL §4 3.2); Oberweis & Cayci, arXiv 2510.21245 "
            "(theorem not found).",
+    sizes={"quick": {"chains": 1000, "grid_chains": 100, "alphas": (2, 4, 8, 16), "dt": 0.005},
+           "standard": {"chains": 1600, "grid_chains": 200, "alphas": (2, 4, 8, 16, 32), "dt": 0.005},
+           "thorough": {"chains": 6400, "grid_chains": 400, "alphas": (2, 4, 8, 16, 32, 64), "dt": 0.0025}},
+    power='quick (1000 chains): Stratonovich ~25 SE, backward Itô ~60 SE, dropped, doubled or rescaled noise 8-11 SE '
+          '(threshold ~3.8; at 400 chains calibration saw rescaled increments missed in 1 of 9 seeds); O(1) and '
+          'uncoupled noise fail the orders by > 30 SE; standard and thorough add chains and smaller steps',
 )
 def test_lazy_sgld_parameters_stay_within_order_one_over_alpha_of_initialisation(
         impl: Guard, profile: Any, seed: int, xp: Any, claim: ClaimRun) -> None:
@@ -409,6 +419,11 @@ def clopper_pearson(successes: int, trials: int, level: float) -> tuple[float, f
     source="seed 000 ('NTK minimum eigenvalue remains bounded away from zero throughout training'; 'non-degenerate "
            "kernel ... with high probability'); derived (CLAIMS-DETAIL §4 3.3); Oberweis & Cayci, arXiv 2510.21245 "
            "(theorem not found).",
+    sizes={"quick": {"chains": 200, "alphas": (1, 2, 4, 8, 16, 32)},
+           "standard": {"chains": 400, "alphas": (1, 2, 4, 8, 16, 32, 64)},
+           "thorough": {"chains": 1600, "alphas": (1, 2, 4, 8, 16, 32, 64)}},
+    power='quick rejects O(1) noise, jitter and a broadcast diffusion by > 15 SE; integrators of another SDE with '
+          'O(1/a) noise pass by design (sgld-lazy.stay-near-init catches them)',
 )
 def test_lazy_sgld_kernel_stays_above_half_its_initial_minimum_eigenvalue(
         impl: Guard, profile: Any, seed: int, xp: Any, claim: ClaimRun) -> None:
@@ -530,6 +545,11 @@ def _function_space_generator(model: LazySGLD) -> np.ndarray:
     seed_wording="'Training loss decays exponentially as O(exp(-t/alpha))'. Not supported: in the lazy (COB) scaling "
                  "L_a = R(a(h - h_0))/a^2 the function-space dynamics are a-free and the rate, >= (2 lambda_0 - eta "
                  "kappa)/n, does not depend on a (with an unscaled loss it would grow like a^2, not fall like 1/a).",
+    sizes={"quick": {"chains": 400, "dt": 0.01},
+           "standard": {"chains": 1600, "dt": 0.005},
+           "thorough": {"chains": 6400, "dt": 0.0025}},
+    power='quick: Stratonovich ~16 SE, backward Itô ~40 SE, dropped or doubled noise ~10 SE (threshold ~3.9); a loss '
+          'without 1/a^2 fails the exact generator; standard and thorough x2 and x4 in SE',
 )
 def test_lazy_sgld_loss_decays_exponentially_at_an_alpha_free_rate(
         impl: Guard, profile: Any, seed: int, xp: Any, claim: ClaimRun) -> None:
@@ -664,6 +684,11 @@ def first_layer_grams(seed: int, width: int, networks: int, xp: Any) -> np.ndarr
     source="seed 000 (NTK eigenvalue lower bound at initialisation); Du, Zhai, Poczos & Singh, ICLR 2019 (Thm 3.1: "
            "lambda_0 > 0 when no two inputs are parallel; Lemma 3.1: lambda_min(H(0)) >= 3/4 lambda_0 w.p. 1 - delta "
            "for m = Omega(n^2 log(n/delta)/lambda_0^2)); CLAIMS-DETAIL §4 3.5.",
+    sizes={"quick": {"networks": 200},
+           "standard": {"networks": 800},
+           "thorough": {"networks": 3200}},
+    power='exact lambda_0 and the repeated-input counterexample at every profile; arccos in degrees fails at any '
+          'size; larger profiles tighten the comparisons across widths',
 )
 def test_infinite_width_gram_is_positive_definite_and_the_finite_width_gram_reaches_it(
         profile: Any, seed: int, xp: Any, claim: ClaimRun) -> None:

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from checks import stats
-from checks.claims import ClaimRun, claim
-from reports.model import Figure, Series
-from solvers import two_layer
-from solvers.rng import generator
-from theory import mean_field
+from sgd_conformance.checks.harness import stats
+from sgd_conformance.checks.harness.claims import ClaimRun, claim
+from sgd_conformance.reports.model import Figure, Series
+from sgd_conformance.solvers import two_layer
+from sgd_conformance.solvers.rng import generator
+from sgd_conformance.theory import mean_field
 
 STEP = 1e-5  # central differences: truncation ~ STEP^2 |R'''| ~ 1e-10, rounding ~ eps |R| / STEP ~ 1e-11
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from checks import stats
-from checks.claims import ClaimRun, claim
-from reports.model import Figure, Series
-from solvers.rng import generator
-from theory import numeric, ridge
-from theory.symbols import t
+from sgd_conformance.checks.harness import stats
+from sgd_conformance.checks.harness.claims import ClaimRun, claim
+from sgd_conformance.reports.model import Figure, Series
+from sgd_conformance.solvers.rng import generator
+from sgd_conformance.theory import numeric, ridge
+from sgd_conformance.theory.symbols import t
 
 
 def exact_risk(filters: np.ndarray, eigenvalues: np.ndarray, signal: np.ndarray, noise: float, n: int) -> np.ndarray:

@@ -61,14 +61,14 @@ from typing import Any
 import numpy as np
 from scipy.linalg import solve_continuous_lyapunov
 
-from checks import stats
-from checks.claims import ClaimRun, claim
-from checks.impl import Guard, Runner
-from reports.model import Figure, Series
-from solvers import minibatch
-from solvers._xp import asarray, to_numpy
-from solvers.rng import generator
-from theory.moment_equations import LinearMomentModel, training_moment_model
+from sgd_conformance.checks.harness import stats
+from sgd_conformance.checks.harness.claims import ClaimRun, claim
+from sgd_conformance.checks.harness.impl import Guard, Runner
+from sgd_conformance.reports.model import Figure, Series
+from sgd_conformance.solvers import minibatch
+from sgd_conformance.solvers._xp import asarray, to_numpy
+from sgd_conformance.solvers.rng import generator
+from sgd_conformance.theory.moment_equations import LinearMomentModel, training_moment_model
 
 FEATURES = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [1.0, -1.0], [2.0, 0.5], [-0.5, 1.0], [1.5, -1.0],
                      [0.5, 1.5]])
@@ -410,6 +410,10 @@ def _decaying_steps(chains: Chains, moments: SgdMoments, level: float, claim: Cl
            "module docstring from the exact moment recursion of CLAIMS-DETAIL §5 4.3 and §9.3); Polyak & Juditsky "
            "1992 (averaging); Dieuleveut, Durmus & Bach 2020 (constant-step SGD as a Markov chain); Robbins & Monro "
            "1951 (decaying steps).",
+    sizes={"quick": {"chains": 4000},
+           "standard": {"chains": 16000},
+           "thorough": {"chains": 64000}},
+    power='quick: lr x 1.1 > 60 SE, hidden momentum > 300 SE, a frozen schedule > 100 SE; full power at quick',
 )
 def test_sgd_noise_floor_is_order_gamma_and_averaging_or_decaying_steps_remove_it(
         impl: Guard, profile: Any, seed: int, xp: Any, claim: ClaimRun) -> None:

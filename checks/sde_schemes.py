@@ -14,15 +14,15 @@ import numpy as np
 import sympy as sp
 from scipy import stats as sps
 
-from checks import stats
-from checks.claims import ClaimRun, claim
-from checks.impl import Guard, Runner
-from reports.model import Figure, Series
-from solvers import sde
-from solvers._xp import asarray, namespace, to_numpy
-from solvers.rng import brownian_increments, coarsen, generator
-from theory import fokker_planck, ito, numeric, sde_models
-from theory.symbols import a, mu, sigma, t, x, x0
+from sgd_conformance.checks.harness import stats
+from sgd_conformance.checks.harness.claims import ClaimRun, claim
+from sgd_conformance.checks.harness.impl import Guard, Runner
+from sgd_conformance.reports.model import Figure, Series
+from sgd_conformance.solvers import sde
+from sgd_conformance.solvers._xp import asarray, namespace, to_numpy
+from sgd_conformance.solvers.rng import brownian_increments, coarsen, generator
+from sgd_conformance.theory import fokker_planck, ito, numeric, sde_models
+from sgd_conformance.theory.symbols import a, mu, sigma, t, x, x0
 
 HORIZON = 1.0
 BLOCK = 20000  # paths per block of Brownian increments (memory stays bounded at any profile)
@@ -72,6 +72,9 @@ def _path_errors(runner: Runner, fields: tuple[Callable[..., Any], Callable[...,
                "Ornstein–Uhlenbeck dX = -a X dt + sigma dW (a = 1, sigma = 1, X0 = 2); T = 1; f(x) = x, x^2; "
                "h = 2^-3..2^-8 on one Brownian path per sample.",
     source="Kloeden & Platen (1992) Thm 14.5.1; seed 000 (Euler–Maruyama simulation); CLAIMS-DETAIL §3.6, §9.5.",
+    sizes={"quick": {"paths": 20000},
+           "standard": {"paths": 100000},
+           "thorough": {"paths": 400000}},
 )
 def test_scheme_converges_weakly_to_the_ito_solution(impl: Guard, profile: Any, seed: int, xp: Any,
                                                      claim: ClaimRun) -> None:
@@ -161,6 +164,9 @@ def gbm_exact_sampler(exact: Callable[[np.ndarray], Any], steps: int) -> Callabl
                "sigma = 1, X0 = 2, exact path from the joint law of each fine cell's (dW, int e^(-a(h-s)) dW); "
                "T = 1; h = 2^-3..2^-9 from one fine Brownian path.",
     source="Kloeden & Platen (1992) Thm 10.2.2; Glasserman (2004) §3.3 (exact OU); CLAIMS-DETAIL §3.6.",
+    sizes={"quick": {"paths": 4000},
+           "standard": {"paths": 20000},
+           "thorough": {"paths": 100000}},
 )
 def test_scheme_converges_strongly_with_order_one_half(impl: Guard, profile: Any, seed: int, xp: Any,
                                                        claim: ClaimRun) -> None:
@@ -215,6 +221,10 @@ def test_scheme_converges_strongly_with_order_one_half(impl: Guard, profile: Any
     seed_wording="'Reminder (Feynman–Kac): dx = -g dt + sqrt(2D) dW => d_t p = div[g p + D grad p]'. The equation is "
                  "the Fokker–Planck (forward Kolmogorov) equation, and this form is right only for constant D; "
                  "for state-dependent D it is div[g p + div(D p)].",
+    # bounded-f CLT: the Stratonovich law (nu = 5, wider) sits 7 SE away at quick; KS adds the shape
+    sizes={"quick": {"chains": 4000},
+           "standard": {"chains": 16000},
+           "thorough": {"chains": 64000}},
 )
 def test_multiplicative_sde_reaches_the_ito_fokker_planck_law(impl: Guard, profile: Any, seed: int, xp: Any,
                                                                claim: ClaimRun) -> None:

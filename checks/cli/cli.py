@@ -1,0 +1,92 @@
+"""The ``sgd-conformance`` command line (also ``python -m sgd_conformance``).
+
+    python -m sgd_conformance calibrate [--claims GLOB ...] [--seeds 100] [--seed-base 1] [--mutant-seeds 20]
+                                        [--level 0.05] [-n/--workers auto] [--mutant-tests EXPR]
+                                        [--skip-false-alarm] [--skip-power] [--out reports/calibration.json]
+
+``calibrate`` measures every check's false-alarm rate on the reference and its power on every registered mutant
+(:mod:`checks.calibration`), merges the figures into the record, prints a summary and exits 1 if a claim is flagged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from collections.abc import Sequence
+
+from sgd_conformance.checks.harness import calibration
+from sgd_conformance.reports.model import CALIBRATION, read_calibration
+
+
+def parser() -> argparse.ArgumentParser:
+    main = argparse.ArgumentParser(prog="python -m sgd_conformance", description="sgd-conformance tools.")
+    commands = main.add_subparsers(dest="command", required=True)
+    cal = commands.add_parser("calibrate", help="measure false-alarm rates and power; write the calibration record.",
+                              description=calibration.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    defaults = calibration.Settings()
+    cal.add_argument("--claims", action="append", default=[], metavar="GLOB",
+                     help="calibrate only the claims whose id matches GLOB (fnmatch); may be given several times.")
+    cal.add_argument("--seeds", type=_positive, default=defaults.seeds,
+                     help=f"false-alarm runs per check, at seeds BASE, BASE+1, ... (default: {defaults.seeds}).")
+    cal.add_argument("--seed-base", type=_non_negative, default=defaults.seed_base, metavar="BASE",
+                     help=f"first seed of both runs (default: {defaults.seed_base}).")
+    cal.add_argument("--mutant-seeds", type=_positive, default=defaults.mutant_seeds, metavar="M",
+                     help=f"runs of the power tests, at seeds BASE, ..., BASE+M-1 (default: {defaults.mutant_seeds}).")
+    cal.add_argument("--level", type=_probability, default=defaults.level,
+                     help=f"calibration level: a check rejects at it iff its p-value is below (default: "
+                          f"{defaults.level}).")
+    cal.add_argument("-n", "--workers", default=defaults.workers,
+                     help=f"pytest-xdist workers, a number or 'auto' (default: {defaults.workers}).")
+    cal.add_argument("--mutant-tests", default=defaults.mutant_tests, metavar="EXPR",
+                     help=f"pytest -k expression selecting the must-catch power tests (default: "
+                          f"{defaults.mutant_tests!r}).")
+    cal.add_argument("--skip-false-alarm", action="store_true", help="do not measure false alarms.")
+    cal.add_argument("--skip-power", action="store_true", help="do not measure power.")
+    cal.add_argument("--out", default=str(CALIBRATION),
+                     help="the record, merged if it exists (default: reports/calibration.json of the package).")
+    return main
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {value}")
+    return value
+
+
+def _probability(text: str) -> float:
+    value = float(text)
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"expected a level in (0, 1), got {value}")
+    return value
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command of ``argv``; the exit status: 0, 1 if a calibrated claim is flagged, 2 on a usage error."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parser().parse_args(argv)
+    if args.skip_false_alarm and args.skip_power:
+        parser().error("--skip-false-alarm and --skip-power leave nothing to measure")
+    settings = calibration.Settings(
+        claims=tuple(args.claims), seeds=args.seeds, seed_base=args.seed_base, mutant_seeds=args.mutant_seeds,
+        level=args.level, workers=args.workers, mutant_tests=args.mutant_tests,
+        false_alarm=not args.skip_false_alarm, power=not args.skip_power)
+    try:
+        record = calibration.calibrate(settings, "python -m sgd_conformance " + shlex.join(argv),
+                                       read_calibration(args.out))
+    except calibration.CalibrationError as exc:
+        print(f"calibrate: {exc}", file=sys.stderr)
+        return 2
+    calibration.write_record(record, args.out)
+    claims = [c for c in record["claims"] if calibration.matches(c, settings.claims)]
+    print(calibration.summary(record, claims))
+    print(f"record: {args.out}")
+    return 1 if any(record["claims"][c]["flags"] for c in claims) else 0

@@ -1,0 +1,200 @@
+"""Claims: the one record per claim, its registry, the ``@claim`` decorator, and the run a check records into.
+
+A claim is one published statement made executable. Everything the project knows about it is declared once, in the
+``@claim(...)`` decorator above its check: a stable id, the family of implementations it constrains (``sgd`` |
+``sgld`` | ``sde``, or ``reference`` for claims about the theory alone), the exact statement, its hypotheses, its
+source, a false-alarm budget, the sample sizes of each profile and what they buy (``power``), whether the verdict is
+report-only (and why), and the mutants its check must catch. Profiles, calibration, the power tests, README and the
+report read this record; :func:`sgd_conformance.run_claim` runs its check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from sgd_conformance.checks.harness.stats import Decision
+from sgd_conformance.reports.model import Figure
+
+if TYPE_CHECKING:
+    from sgd_conformance.checks.harness.impl import Guard
+
+FAMILIES = ("sgd", "sgld", "sde", "reference")
+#: families whose implementation a user can put under test (``--impl FAMILY=SPEC``)
+IMPL_FAMILIES = ("sgd", "sgld", "sde")
+PROFILES = ("quick", "standard", "thorough")
+DEFAULT_BUDGET = 1e-3
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One checkable claim: the whole record (see the module docstring).
+
+    ``seed_wording`` quotes the source document where it is wrong or only approximate; ``sizes`` maps each profile
+    to the check's sample sizes; ``power`` says what the profiles buy against the mutants; ``report_only`` is empty
+    when the check decides the claim, else why its verdict is only a guard around a reported measurement;
+    ``mutants`` names the implementation mutants (:mod:`sgd_conformance.mutants`) and ``oracle_mutants`` the
+    mistakes of the suite's own theory or solvers that the check must catch; ``no_mutant_reason`` says why there
+    are none, where there are none.
+    """
+
+    id: str
+    family: str
+    statement: str
+    hypotheses: str
+    source: str
+    budget: float = DEFAULT_BUDGET
+    seed_wording: str = ""
+    sizes: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    power: str = ""
+    report_only: str = ""
+    mutants: tuple[str, ...] = ()
+    oracle_mutants: tuple[str, ...] = ()
+    no_mutant_reason: str = ""
+    check: Callable[..., None] | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def module(self) -> str:
+        """The module that holds the check (and this record)."""
+        return self.check.__module__ if self.check is not None else ""
+
+    def sizes_for(self, profile: str) -> Mapping[str, Any]:
+        """The check's sample sizes at ``profile``."""
+        if profile not in PROFILES:
+            raise ValueError(f"unknown profile {profile!r}; expected one of {PROFILES}")
+        try:
+            return self.sizes[profile]
+        except KeyError:
+            raise KeyError(f"claim {self.id!r} declares no sizes for profile {profile!r}") from None
+
+
+REGISTRY: dict[str, Claim] = {}
+
+
+def _text(value: str) -> str:
+    return " ".join(value.split())
+
+
+def claim(id: str, *, family: str, statement: str, hypotheses: str, source: str,
+          budget: float = DEFAULT_BUDGET, seed_wording: str = "",
+          sizes: Mapping[str, Mapping[str, Any]] | None = None, power: str = "", report_only: str = "",
+          mutants: tuple[str, ...] = (), oracle_mutants: tuple[str, ...] = (),
+          no_mutant_reason: str = "") -> Callable[[F], F]:
+    """Declare claim ``id`` and register the decorated function as its check (one check per claim)."""
+    if family not in FAMILIES:
+        raise ValueError(f"claim {id}: family {family!r} is not one of {FAMILIES}")
+    if not 0 < budget < 1:
+        raise ValueError(f"claim {id}: budget {budget} is not a probability")
+    sizes = dict(sizes or {})
+    if sizes and set(sizes) != set(PROFILES):
+        raise ValueError(f"claim {id}: sizes must be given for every profile {PROFILES}, got {sorted(sizes)}")
+
+    def decorate(fn: F) -> F:
+        registered = Claim(
+            id, family, _text(statement), _text(hypotheses), _text(source), budget, _text(seed_wording),
+            MappingProxyType({p: MappingProxyType(dict(s)) for p, s in sizes.items()}), _text(power),
+            _text(report_only), tuple(mutants), tuple(oracle_mutants), _text(no_mutant_reason), fn)
+        known = REGISTRY.get(id)
+        if known is not None and (known != registered or known.module != registered.module):
+            raise ValueError(f"claim id {id} is registered twice")
+        REGISTRY[id] = registered
+        return fn
+
+    return decorate
+
+
+class ClaimFailed(AssertionError):
+    """The claim does not hold for the implementation (a *failure*, not a contract error)."""
+
+
+@dataclass
+class ClaimRun:
+    """One run of a check: what it is handed (sizes, named random streams, the implementation under its guard, the
+    array namespace) and what it records (decisions, figures).
+
+    A check ends with :meth:`verdict`, which records every decision and raises :class:`ClaimFailed` naming each
+    rejected one.
+    """
+
+    claim: Claim
+    implementation: str
+    seed: int
+    profile: str
+    backend: str
+    nodeid: str
+    guard: Guard | None = None
+    xp: Any = None
+    decisions: list[Decision] = field(default_factory=list)
+    figures: list[Figure] = field(default_factory=list)
+    concluded: bool = False
+
+    @property
+    def id(self) -> str:
+        return self.claim.id
+
+    @property
+    def budget(self) -> float:
+        return self.claim.budget
+
+    @property
+    def sizes(self) -> Mapping[str, Any]:
+        """The check's sample sizes at this run's profile."""
+        return self.claim.sizes_for(self.profile)
+
+    @property
+    def impl(self) -> Guard:
+        """The implementation under test, behind the contract guard (reference claims have none)."""
+        if self.guard is None:
+            raise RuntimeError(f"{self.id} is a claim about the theory alone: it runs no implementation")
+        return self.guard
+
+    def stream(self, *labels: object, on_backend: bool = True) -> Any:
+        """The random stream named ``(seed, claim id, *labels)``: a generator on the run's backend (NumPy's when
+        ``on_backend`` is False); every name gives an independent, reproducible stream."""
+        from sgd_conformance.solvers.rng import generator
+
+        return generator(self.seed, self.id, *labels, xp=self.xp if on_backend else None)
+
+    def noise(self, *labels: object) -> Any:
+        """The stream handed to an ``sgld`` implementation: on the backend for the reference solver, a NumPy
+        ``Generator`` for user code (the contract's NumPy form)."""
+        return self.stream(*labels, on_backend=self.impl.impl.kind == "reference")
+
+    def figure(self, figure: Figure) -> None:
+        """Attach evidence to the report; call before :meth:`verdict` so failures show it too."""
+        self.figures.append(figure)
+
+    def verdict(self, *decisions: Decision) -> None:
+        """Record ``decisions``; raise :class:`ClaimFailed` if any rejects. Levels must sum to <= budget."""
+        __tracebackhide__ = True
+        total = sum(d.level for d in decisions)
+        if total > self.budget * (1 + 1e-9):
+            raise ValueError(f"{self.id}: decision levels sum to {total:.3g} > budget {self.budget:.3g}")
+        self.decisions.extend(decisions)
+        self.concluded = True
+        rejected = [d for d in decisions if not d.passed]
+        if rejected:
+            from sgd_conformance.checks.harness.assertions import failure_message
+
+            raise ClaimFailed(failure_message(self, rejected))
+
+    def claim_p_value(self) -> float | None:
+        """Smallest p-value over the decisions, rescaled to the claim's budget (p * budget / level, capped at 1):
+        the claim is rejected iff this is below the budget. None when every decision is exact."""
+        scaled = [min(1.0, d.p_value * self.budget / d.level) for d in self.decisions
+                  if d.p_value is not None and d.level > 0]
+        return min(scaled) if scaled else None
+
+    def headline(self) -> Decision | None:
+        """The most significant decision: the first rejected one, else the one with the smallest p/level."""
+        if not self.decisions:
+            return None
+        rejected = [d for d in self.decisions if not d.passed]
+        if rejected:
+            return rejected[0]
+        scored = [d for d in self.decisions if d.p_value is not None and d.level > 0]
+        return min(scored, key=lambda d: d.p_value / d.level) if scored else self.decisions[0]

@@ -1,0 +1,157 @@
+"""One way to run a claim: :func:`run_claim` runs the check of one claim on the given implementations and returns its
+:class:`~sgd_conformance.reports.model.ClaimResult`. The pytest plugin, the power tests and the calibration all call
+it; no pytest session is needed.
+
+Outcomes: ``passed``; ``failed`` (the claim does not hold: a rejected decision, or a check that ended without a
+verdict); ``error`` (the implementation broke the contract, or the check itself raised).
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+import time
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from sgd_conformance.checks.harness import profiles
+from sgd_conformance.checks.harness.claims import IMPL_FAMILIES, REGISTRY, Claim, ClaimFailed, ClaimRun
+from sgd_conformance.checks.harness.impl import ContractError, Guard, Implementation, reference, resolve
+from sgd_conformance.reports.model import ClaimResult
+
+#: the folders of ``sgd_conformance.checks`` that hold no claims
+_NOT_CHECKS = {"harness", "cli"}
+
+
+def check_modules() -> list[str]:
+    """The names of every module of ``sgd_conformance.checks`` that declares claims."""
+    package = importlib.import_module("sgd_conformance.checks")
+    return sorted(f"{package.__name__}.{m.name}" for m in pkgutil.iter_modules(package.__path__)
+                  if m.name not in _NOT_CHECKS and not m.name.startswith("_"))
+
+
+def registry() -> dict[str, Claim]:
+    """Every claim of the suite, by id (importing the check modules registers them)."""
+    for name in check_modules():
+        importlib.import_module(name)
+    return dict(REGISTRY)
+
+
+def claims_of_module(module: str) -> list[Claim]:
+    """The claims whose checks ``module`` holds, in the order of the file."""
+    importlib.import_module(module)
+    found = [c for c in REGISTRY.values() if c.module == module]
+    return sorted(found, key=lambda c: c.check.__code__.co_firstlineno if c.check else 0)
+
+
+def implementations(specs: Mapping[str, str | Implementation] | None) -> dict[str, Implementation]:
+    """``{family: Implementation}`` from ``{family: SPEC or Implementation}`` (a SPEC is resolved; see
+    :func:`sgd_conformance.checks.harness.impl.resolve`)."""
+    resolved: dict[str, Implementation] = {}
+    for family, spec in (specs or {}).items():
+        if family not in IMPL_FAMILIES:
+            raise ValueError(f"unknown family {family!r}; expected one of {', '.join(IMPL_FAMILIES)}")
+        resolved[family] = spec if isinstance(spec, Implementation) else resolve(family, spec)
+    return resolved
+
+
+@dataclass
+class Execution:
+    """A finished run: its result, and the exception the check raised when that was not a verdict or a contract
+    error (the pytest plugin shows its traceback)."""
+
+    result: ClaimResult
+    unexpected: BaseException | None = None
+
+
+def run_claim(claim_id: str, impls: Mapping[str, str | Implementation] | None = None, *, seed: int = 0,
+              profile: str = "quick", backend: str = "numpy", timeout_s: float | None = None,
+              nodeid: str = "") -> ClaimResult:
+    """Run the check of ``claim_id`` on ``impls`` (``{family: SPEC}``; the reference solvers for the families not
+    given) at ``seed``, ``profile`` and ``backend``; ``timeout_s`` bounds the time spent inside the implementation
+    (default: the profile's budget). Returns the result; raises only for a usage error (unknown claim or family, a
+    SPEC that cannot be imported)."""
+    return execute(claim_id, implementations(impls), seed=seed, profile=profile, backend=backend,
+                   timeout_s=timeout_s, nodeid=nodeid).result
+
+
+def execute(claim_id: str, impls: Mapping[str, Implementation], *, seed: int, profile: str, backend: str,
+            timeout_s: float | None = None, nodeid: str = "") -> Execution:
+    """:func:`run_claim` on resolved implementations, keeping an unexpected exception of the check."""
+    spec = REGISTRY.get(claim_id) or registry().get(claim_id)
+    if spec is None:
+        raise KeyError(f"no claim {claim_id!r} is registered")
+    chosen = impls.get(spec.family)
+    active = profiles.get(profile)
+    from sgd_conformance.solvers._xp import backend_namespace
+
+    xp = backend_namespace(backend)
+    guard = None
+    if spec.family != "reference":
+        guard = Guard(impl=chosen or reference(spec.family), budget_s=timeout_s or active.time_budget_s,
+                      profile=profile)
+    run = ClaimRun(claim=spec, implementation=chosen.spec if chosen else "reference", seed=seed, profile=profile,
+                   backend=backend, nodeid=nodeid, guard=guard, xp=xp)
+    start = time.perf_counter()
+    unexpected: BaseException | None = None
+    try:
+        _call(spec, run, active)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # noqa: BLE001 - every other outcome of a check is a result
+        found = _primary(exc)
+        if isinstance(found, ClaimFailed):
+            outcome, message = "failed", str(found)
+        elif isinstance(found, ContractError):
+            outcome, message = "error", f"ERROR {spec.id} — {found}"
+        else:
+            outcome, message = "error", f"ERROR {spec.id} — the check raised {type(found).__name__}: {found}"
+            unexpected = exc
+    else:
+        if run.concluded:
+            outcome, message = "passed", ""
+        else:
+            outcome, message = "failed", f"{spec.id}: the check ended without a verdict (a bug in the check)"
+    duration = time.perf_counter() - start
+    return Execution(_result(run, outcome, message, duration), unexpected)
+
+
+def _call(spec: Claim, run: ClaimRun, profile: profiles.Profile) -> None:
+    """Call the check with what its parameters name: ``run`` (or the older ``claim``), ``impl``, ``profile``,
+    ``seed``, ``xp``."""
+    if spec.check is None:
+        raise RuntimeError(f"{spec.id} has no check")
+    available: dict[str, Any] = {"run": run, "claim": run, "seed": run.seed, "xp": run.xp, "profile": profile}
+    if run.guard is not None:
+        available["impl"] = run.guard
+    names = inspect.signature(spec.check).parameters
+    missing = [n for n in names if n not in available]
+    if missing:
+        raise RuntimeError(f"{spec.id}: the check asks for {missing}, which a run does not provide")
+    spec.check(**{n: available[n] for n in names})
+
+
+def _primary(exc: BaseException) -> BaseException:
+    """The first contract error or claim failure inside an exception group (hypothesis may raise one)."""
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            found = _primary(inner)
+            if isinstance(found, ContractError | ClaimFailed):
+                return found
+        return _primary(exc.exceptions[0])
+    return exc
+
+
+def _result(run: ClaimRun, outcome: str, message: str, duration_s: float) -> ClaimResult:
+    head = run.headline()
+    spec = run.claim
+    return ClaimResult(
+        claim=spec.id, family=spec.family, implementation=run.implementation, outcome=outcome, message=message,
+        statistic=head.statistic if head else None, p_value=run.claim_p_value(),
+        measured=head.measured if head else None, predicted=head.predicted if head else None,
+        budget=run.budget, statement=spec.statement, hypotheses=spec.hypotheses, source=spec.source,
+        seed_wording=spec.seed_wording, power=spec.power, nodeid=run.nodeid, seed=run.seed, profile=run.profile,
+        backend=run.backend, duration_s=round(duration_s, 3), decisions=[asdict(d) for d in run.decisions],
+        figures=list(run.figures))
