@@ -19,15 +19,16 @@ $(VENV)/.installed: pyproject.toml
 # cores); per-check seeds make verdicts independent of the worker, and the controller writes one merged report
 PARALLEL := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 verify: $(VENV)/.installed
-	$(PARALLEL) $(PY) -m pytest checks -n auto --profile standard --report-json $(REPORT)/results.json --report-html $(REPORT)/index.html
+	$(PARALLEL) $(PY) -m pytest checks -n auto --sgdc-profile standard --sgdc-report-json $(REPORT)/results.json \
+		--sgdc-report-html $(REPORT)/index.html
 
 test: $(VENV)/.installed
-	$(PARALLEL) $(PY) -m pytest tests checks -n auto --profile quick
+	$(PARALLEL) $(PY) -m pytest tests checks -n auto --sgdc-profile quick
 
 # the calibration sets one BLAS thread per worker itself; the record is merged, so it can be built claim by claim
 CALIBRATE_ARGS ?=
 calibrate: $(VENV)/.installed
-	$(PY) -m sgd_conformance calibrate $(CALIBRATE_ARGS)
+	$(VENV)/bin/sgd-conformance calibrate $(CALIBRATE_ARGS)
 
 # make bench: kernel benchmarks (benchmarks/, never part of make test) on one thread per library (per-core
 # figures, robust to a busy second core); installs the optional extra "bench"
@@ -50,8 +51,15 @@ bench-gpu: $(VENV)/.installed-bench
 		--benchmark-json=.benchmarks/latest_gpu.json --benchmark-sort=name -q
 	$(PY) benchmarks/table.py .benchmarks/latest_gpu.json benchmarks/latest_gpu.md
 
+# ruff on everything; mypy (strict) on the harness and the top-level package, over the installed layout: a tree of
+# links build/typecheck/sgd_conformance to the folders that pyproject.toml maps
+TYPECHECK := build/typecheck/sgd_conformance
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check theory solvers checks reports tests benchmarks
+	@rm -rf $(TYPECHECK) && mkdir -p $(TYPECHECK)
+	@for f in __init__.py __main__.py cli.py; do ln -s ../../../checks/cli/$$f $(TYPECHECK)/$$f; done
+	@for d in theory solvers checks reports; do ln -s ../../../$$d $(TYPECHECK)/$$d; done
+	$(VENV)/bin/mypy
 
 clean:
-	rm -rf $(VENV) $(REPORT) *.egg-info
+	rm -rf $(VENV) $(REPORT) *.egg-info build

@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from sgd_conformance.checks.harness.stats import Decision
 
@@ -44,7 +44,7 @@ SHOWN = 3  #: rejected decisions spelled out in a failure message; the report li
 
 def likely_cause(decision: Decision) -> str | None:
     """The known bug whose signature ratio (measured/predicted) lies in the decision's interval, if any."""
-    signatures = decision.details.get("signatures") or {}
+    signatures = cast("dict[float, str]", decision.details.get("signatures") or {})
     if decision.interval is None or decision.predicted is None:
         return None
     lo, hi = decision.interval

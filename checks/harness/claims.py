@@ -197,4 +197,4 @@ class ClaimRun:
         if rejected:
             return rejected[0]
         scored = [d for d in self.decisions if d.p_value is not None and d.level > 0]
-        return min(scored, key=lambda d: d.p_value / d.level) if scored else self.decisions[0]
+        return min(scored, key=lambda d: (d.p_value or 0.0) / d.level) if scored else self.decisions[0]

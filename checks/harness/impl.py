@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -35,7 +35,8 @@ from sgd_conformance.solvers import sgd as sgd_reference
 from sgd_conformance.solvers import sgld as sgld_reference
 from sgd_conformance.solvers._xp import asarray, is_numpy, namespace, to_numpy
 
-REFERENCE = {"sgd": sgd_reference.gd_step, "sgld": sgld_reference.sgld_step, "sde": sde_schemes.euler_maruyama}
+REFERENCE: dict[str, Callable[..., Any]] = {"sgd": sgd_reference.gd_step, "sgld": sgld_reference.sgld_step,
+                                            "sde": sde_schemes.euler_maruyama}
 
 
 class UsageError(Exception):
@@ -131,7 +132,7 @@ def _attribute(module: ModuleType, attr: str, family: str, spec: str) -> Callabl
         raise UsageError(f"--impl {family}={spec}: module {module.__name__!r} has no attribute {attr!r}") from None
     if not callable(target):
         raise UsageError(f"--impl {family}={spec}: {attr!r} is a {type(target).__name__}, not callable")
-    return target
+    return cast("Callable[..., Any]", target)
 
 
 class _Timeout(BaseException):
@@ -293,7 +294,7 @@ class Runner:
 
     def _torch_optimizer_step(self) -> np.ndarray:
         self._optimizer.step()
-        return self._param.detach().numpy().copy()
+        return np.array(self._param.detach().numpy())
 
 
 def _host_function(fn: Callable[[Any, float], Any], xp: ModuleType) -> Callable[[np.ndarray, float], np.ndarray]:

@@ -303,7 +303,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         if state.results:
             from sgd_conformance.reports.model import results_to_text
 
-            config.workeroutput[_WORKER_KEY] = results_to_text(state.results)
+            config.workeroutput[_WORKER_KEY] = results_to_text(state.results)  # type: ignore[attr-defined]
         return
     json_path, html_path = config.getoption("sgdc_report_json"), config.getoption("sgdc_report_html")
     if not json_path and not html_path:

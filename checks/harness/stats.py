@@ -42,7 +42,7 @@ def split(budget: float, parts: int) -> float:
 
 
 def _two_sided_normal_p(z: np.ndarray) -> np.ndarray:
-    return 2.0 * sps.norm.sf(np.abs(z))
+    return np.asarray(2.0 * sps.norm.sf(np.abs(z)), dtype=float)
 
 
 def _bonferroni(p: np.ndarray) -> float:
@@ -307,4 +307,4 @@ class Moments:
         """Sample covariance of one draw (divide by ``n`` for the covariance of :attr:`mean`)."""
         assert self._outer is not None, "no samples added"
         m = self.mean
-        return (self._outer - self.n * np.outer(m, m)) / (self.n - 1)
+        return np.asarray((self._outer - self.n * np.outer(m, m)) / (self.n - 1))
