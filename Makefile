@@ -28,7 +28,7 @@ test: $(VENV)/.installed
 # the calibration sets one BLAS thread per worker itself; the record is merged, so it can be built claim by claim
 CALIBRATE_ARGS ?=
 calibrate: $(VENV)/.installed
-	$(VENV)/bin/sgd-conformance calibrate $(CALIBRATE_ARGS)
+	$(VENV)/bin/sgd-conformance calibrate --out reports/calibration.json $(CALIBRATE_ARGS)
 
 # make bench: kernel benchmarks (benchmarks/, never part of make test) on one thread per library (per-core
 # figures, robust to a busy second core); installs the optional extra "bench"

@@ -34,6 +34,7 @@ def _inputs(seed: int, claim_id: str, chains: int, d: int, xp: Any) -> tuple[Any
               "twice gives the same result: no hidden state between calls).",
     hypotheses=f"shapes (chains, d) in {list(SHAPES)}; lr = {LR}; standard normal theta and grad.",
     source="the suite's contract (README: Validate your own implementation)",
+    mutants=("gd_hidden_momentum", "mutates_input"),
 )
 def test_sgd_implementation_honours_the_contract(impl: Guard, seed: int, xp: Any, claim: ClaimRun) -> None:
     decisions = []
@@ -54,6 +55,7 @@ def test_sgd_implementation_honours_the_contract(impl: Guard, seed: int, xp: Any
               "gradient step theta - lr grad.",
     hypotheses=f"shapes (chains, d) in {list(SHAPES)}; lr = {LR}; temperature 0.5 and 0.",
     source="the suite's contract (README: Validate your own implementation); seed 002 (T = 0 gives GD)",
+    mutants=("sgld_global_rng", "sgld_in_place"),
 )
 def test_sgld_implementation_honours_the_contract(impl: Guard, seed: int, xp: Any, claim: ClaimRun) -> None:
     decisions = []
@@ -86,6 +88,7 @@ def test_sgld_implementation_honours_the_contract(impl: Guard, seed: int, xp: An
     hypotheses=f"shapes (chains, d) in {list(SHAPES)} with m = d + 1; linear drift -x and diffusion "
                "sigma_ij(x) = 0.3 (1 + x_i) for every j; dt = 0.01.",
     source="the suite's contract (README: Validate your own implementation)",
+    mutants=("em_in_place", "ignores_increments"),
 )
 def test_sde_implementation_honours_the_contract(impl: Guard, seed: int, xp: Any, claim: ClaimRun) -> None:
     decisions = []

@@ -39,6 +39,7 @@ def exact_risk(filters: np.ndarray, eigenvalues: np.ndarray, signal: np.ndarray,
            "2019, Thm 1 ('no more than 1.69 times'); CLAIMS-DETAIL §1.3, §9.9.",
     seed_wording="The lecture states theta_GF(t) = argmin ||A theta - b||^2 + (1/t)||theta||^2 (early stopping equals "
                  "ridge at 1/t). The paths differ; with the lecture's own loss the first-order match is at 1/(2t).",
+    oracle_mutants=("gradient_flow_factor_two",),
 )
 def test_gradient_flow_is_ridge_only_to_first_order_and_within_1_69_in_risk(seed: int, claim: ClaimRun) -> None:
     """Symbolic filters and calibration; the variance-ratio constant by mpmath; the exact risk ratio on a t-grid."""

@@ -179,6 +179,8 @@ def _binomial_at_most(what: str, events: int, trials: int, bound: float, level: 
     power='exact symbolic decisions at every profile; quick: lr x 1.1 ~25 SE, clipping ~120 SE, momentum / stale '
           'gradient / sign steps > 200 SE; the log-slope interval resolves a ~0.5% step rescaling at quick, ~0.25% at'
           ' standard, ~0.12% at thorough',
+    mutants=("gd_half_step", "gd_hidden_momentum", "gd_lr_times_1_1", "gd_stale_gradient", "sgd_clipped", "sgd_sign"),
+    oracle_mutants=("bounded_noise", "gaussian_directions", "noise_sigma_f"),
 )
 def test_machine_learning_noise_contracts_the_loss_by_rho_per_step(impl: Guard, profile: Any, seed: int, xp: Any,
                                                                   claim: ClaimRun) -> None:
@@ -272,6 +274,7 @@ def test_machine_learning_noise_contracts_the_loss_by_rho_per_step(impl: Guard, 
     power="the exit test cannot have power (no exit expected, loose bound); at quick the quadratic's path length puts"
           ' momentum, a stale gradient and lr x 2 40-155 SE above its bound; larger profiles only sharpen the exit '
           'frequency',
+    mutants=("gd_hidden_momentum", "gd_stale_gradient", "sgd_lr_times_2", "sgd_sign"),
 )
 def test_trajectory_stays_in_the_ball_with_the_derived_probability(impl: Guard, profile: Any, seed: int, xp: Any,
                                                                    claim: ClaimRun) -> None:
@@ -354,6 +357,8 @@ def test_trajectory_stays_in_the_ball_with_the_derived_probability(impl: Guard, 
            "thorough": {"chains": 32000}},
     power='stalls (weight decay, bounded noise, sign steps) leave survivors above 1e-12 at every profile; rescalings '
           'that still converge pass here by design (caught by lojasiewicz.contraction)',
+    mutants=("gd_weight_decay", "sgd_sign"),
+    oracle_mutants=("bounded_noise",),
 )
 def test_surviving_chains_reach_a_global_minimum_at_rate_rho(impl: Guard, profile: Any, seed: int, xp: Any,
                                                              claim: ClaimRun) -> None:
@@ -504,6 +509,8 @@ def robbins_monro_windows(impl: Guard, chains: int, windows: list[tuple[int, int
            "thorough": {"chains": 16000, "top": 17}},
     power='quick (k < 8192): lr x 1.1 7.4 SE, momentum 53 SE, a frozen schedule 890 SE; slope interval +-0.017 at '
           'quick, +-0.008 at standard, +-0.004 at thorough (k < 131072)',
+    mutants=("gd_frozen_lr", "gd_half_step", "gd_hidden_momentum", "gd_lr_times_1_1", "sgd_clipped"),
+    oracle_mutants=("moment_map_noise_variance_eta", "schedule_half_exponent"),
 )
 def test_bounded_noise_with_robbins_monro_steps_decays_only_algebraically(impl: Guard, profile: Any, seed: int,
                                                                            xp: Any, claim: ClaimRun) -> None:

@@ -251,6 +251,7 @@ EXP_SLOPE_TIMES = np.arange(1, 9) / 4
            "thorough": {"chains": 8000}},
     power='exact rate decisions at every profile; quick: noise dropped > 6 SE, Stratonovich ~22 SE; thorough capped '
           'at 8000 chains by the EM-bias rule',
+    mutants=("endpoint_diffusion", "ignores_increments", "increments_rescaled", "stochastic_heun"),
 )
 def test_noiseless_second_moment_decays_exponentially(impl: Guard, profile: Any, seed: int, xp: Any,
                                                       claim: ClaimRun) -> None:
@@ -435,6 +436,7 @@ def em_log_moments(h: float, volatility2: float, dt: float, steps: int) -> tuple
            "standard": {"chains": 16000},
            "thorough": {"chains": 64000}},
     power="quick: the Stratonovich law's KS distance ~0.1 vs 0.03 critical; full power at quick",
+    mutants=("endpoint_diffusion", "ignores_increments", "increments_rescaled", "stochastic_heun"),
 )
 def test_one_dimensional_noiseless_error_is_a_geometric_brownian_motion(impl: Guard, profile: Any, seed: int,
                                                                        xp: Any, claim: ClaimRun) -> None:
@@ -544,6 +546,7 @@ def coupled_run(runner: Runner, problem: Problem, gamma: float, starts: list[np.
            "thorough": {"chains": 8000}},
     power='quick: uncoupled noise ~21 SE, Stratonovich and noise dropped > 6 SE; full power at quick, thorough capped'
           ' at 8000 pairs by the EM-bias rule',
+    mutants=("diffusion_frozen_at_start", "endpoint_diffusion", "ignores_increments", "own_noise", "stochastic_heun"),
 )
 def test_synchronous_coupling_contracts_exponentially_in_wasserstein(impl: Guard, profile: Any, seed: int, xp: Any,
                                                                     claim: ClaimRun) -> None:
@@ -630,6 +633,7 @@ def forgetting_threshold(problem: Problem, gamma: float, chains: int) -> float:
            "thorough": {"chains": 32000}},
     power='decoupled or start-dependent noise misses the contraction threshold by orders of magnitude at quick; '
           'Stratonovich or a doubled diffusion still have a unique law and are not caught here (by design)',
+    mutants=("diffusion_frozen_at_start", "ignores_increments", "isotropic_jitter", "own_noise"),
 )
 def test_noisy_chains_forget_their_start(impl: Guard, profile: Any, seed: int, xp: Any, claim: ClaimRun) -> None:
     """Coupled pairs contract below eps (one-sided CLT) and the final laws from both starts agree (two-sample KS).

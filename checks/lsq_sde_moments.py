@@ -170,6 +170,7 @@ def _evaluate(matrix: sp.Matrix, values: dict[sp.Symbol, float]) -> np.ndarray:
            "thorough": {"draws": 320000}},
     power='the symbolic identities decide the uncentred-covariance mistake at every profile; an uncentred factor in a'
           ' solver is ~130 SE off at quick',
+    oracle_mutants=("uncentred_covariance", "uncentred_population_diffusion", "uncentred_training_diffusion"),
 )
 def test_sde_models_have_the_moments_of_the_sgd_increment(profile: Any, seed: int, claim: ClaimRun) -> None:
     """Symbolic identities (sympy); the solver's fields equal the symbolic ones; per-entry CLT z-tests of the mean and
@@ -291,6 +292,7 @@ def test_sde_models_have_the_moments_of_the_sgd_increment(profile: Any, seed: in
            "thorough": {"chains": 4000}},
     power='exact at every profile (an isotropic jitter moves the Ker X component at any chain count); larger profiles'
           ' only sharpen the convergence bound',
+    mutants=("isotropic_jitter",),
 )
 def test_kernel_component_is_frozen_and_the_limit_depends_on_the_start(impl: Guard, profile: Any, seed: int, xp: Any,
                                                                        claim: ClaimRun) -> None:
@@ -407,6 +409,7 @@ def test_kernel_component_is_frozen_and_the_limit_depends_on_the_start(impl: Gua
            "thorough": {"chains": 48000}},
     power='quick: Stratonovich ~12 SE, doubled diffusion ~10 SE from the exact moments (threshold ~3.8); '
           'standard/thorough x2/x4 in SE',
+    mutants=("endpoint_diffusion", "ignores_increments", "increments_rescaled", "stochastic_heun"),
 )
 def test_second_moment_of_the_training_sde_solves_the_moment_ode(impl: Guard, profile: Any, seed: int, xp: Any,
                                                                  claim: ClaimRun) -> None:
@@ -518,6 +521,7 @@ def one_dimensional_stationary_variance() -> tuple[sp.Expr, bool]:
            "standard": {"chains": 4000},
            "thorough": {"chains": 16000}},
     power='quick: Stratonovich ~9 SE, doubled diffusion ~10 SE (threshold ~3.5); standard/thorough x2/x4 in SE',
+    mutants=("endpoint_diffusion", "ignores_increments", "increments_rescaled", "stochastic_heun"),
 )
 def test_invariant_law_has_mean_theta_ls_and_the_stationary_covariance(impl: Guard, profile: Any, seed: int, xp: Any,
                                                                        claim: ClaimRun) -> None:

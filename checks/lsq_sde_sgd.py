@@ -414,6 +414,7 @@ def _decaying_steps(chains: Chains, moments: SgdMoments, level: float, claim: Cl
            "standard": {"chains": 16000},
            "thorough": {"chains": 64000}},
     power='quick: lr x 1.1 > 60 SE, hidden momentum > 300 SE, a frozen schedule > 100 SE; full power at quick',
+    mutants=("gd_frozen_lr", "gd_hidden_momentum", "gd_lr_times_1_1", "gd_stale_gradient"),
 )
 def test_sgd_noise_floor_is_order_gamma_and_averaging_or_decaying_steps_remove_it(
         impl: Guard, profile: Any, seed: int, xp: Any, claim: ClaimRun) -> None:

@@ -98,6 +98,7 @@ def _survival_series(sample: np.ndarray, label: str, points: int = 200) -> Serie
     power='quick: Stratonovich (nu = 5) caught by KS (1.6x the critical distance); the Hill estimate alone separates '
           'nu = 5 by 3.4 sd at quick, 5.9 at standard, 10.8 at thorough: use standard for a tail-index verdict that '
           'does not lean on KS',
+    mutants=("increments_rescaled", "stochastic_heun"),
 )
 def test_least_squares_sde_has_moments_exactly_below_the_critical_order(impl: Guard, profile: Any, seed: int,
                                                                         xp: Any, claim: ClaimRun) -> None:
@@ -236,6 +237,7 @@ def _sgd_moments_after(steps: int, values: dict[sp.Symbol, Any], order: int = 4)
            "thorough": {"chains": 400000}},
     power="exact Kesten roots at every profile; quick: the SDE value and lr x 1.1 sit ~13 SE from SGD's second "
           'moment; the Hill report needs standard to be tight',
+    mutants=("gd_hidden_momentum", "gd_lr_times_1_1"),
 )
 def test_online_sgd_has_the_kesten_tail_not_the_sde_tail(impl: Guard, profile: Any, seed: int, xp: Any,
                                                          claim: ClaimRun) -> None:

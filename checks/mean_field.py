@@ -58,6 +58,7 @@ def _potential_gradient(params: two_layer.Params, x: np.ndarray, y: np.ndarray) 
            "§1.23.",
     seed_wording="Seed 004's slide writes d theta_j/dt = M grad_(theta_j) R_M = -grad Psi; the left side has the wrong "
                  "sign (it ascends the risk) and, with Mei's R, the factor is M/2.",
+    oracle_mutants=("ntk_scale_as_mean_field",),
 )
 def test_particle_gradient_is_the_mean_field_potential_gradient(seed: int, claim: ClaimRun) -> None:
     """Symbolic identities for n = 3; numeric identity on a 50-particle mean-field net; the seed's sign ascends."""

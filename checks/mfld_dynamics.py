@@ -127,6 +127,7 @@ def _minimum(problem: mfld.MomentMeanField, lam: float) -> float:
            "thorough": {"particles": 400000}},
     power='exact symbolic decisions at every profile; quick: halved noise ~40 SE (variance ratio 0.57), noise ∝ lr '
           'far more; full power at quick',
+    mutants=("sgld_noise_proportional_to_lr", "sgld_noise_sqrt_lr_t"),
 )
 def test_langevin_dissipates_kl_at_the_fisher_rate(impl: Guard, profile: Any, seed: int, xp: Any,
                                                    claim: ClaimRun) -> None:
@@ -209,6 +210,8 @@ def np_namespace() -> Any:
            "thorough": {"particles": 400000}},
     power='quick: noise sqrt(lambda eta) ~50 SE, noise sqrt(2 lambda) eta ~90 SE, drift without the mean-field term '
           '~150 SE; full power at quick',
+    mutants=("sgld_noise_proportional_to_lr", "sgld_noise_sqrt_lr_t"),
+    oracle_mutants=("without_mean_field",),
 )
 def test_particle_update_has_the_exact_finite_step_law(impl: Guard, profile: Any, seed: int, xp: Any,
                                                        claim: ClaimRun) -> None:
@@ -307,6 +310,8 @@ def _moment_decisions(tag: str, snaps: np.ndarray, mean_k: np.ndarray, var_mean_
            "thorough": {"particles": 400000}},
     power='exact closed-form and symbolic rate decisions at every profile; quick: halved noise moves the tight-case '
           'slope to 0.85 (SE ~0.01), noise ∝ lr gives rate 0.75 < 1; SE /2.2 at standard, /4.5 at thorough',
+    mutants=("sgld_noise_proportional_to_lr", "sgld_noise_sqrt_lr_t"),
+    oracle_mutants=("without_mean_field",),
 )
 def test_free_energy_gap_decays_at_least_at_the_lsi_rate(impl: Guard, profile: Any, seed: int, xp: Any,
                                                          claim: ClaimRun) -> None:
@@ -395,6 +400,8 @@ def _scaled(fit: stats.LinearFit, rate: float) -> stats.LinearFit:
     power='quick: halved noise ~7 SE in the free-energy increments (threshold ~4.2; at 20000 particles it was ~5 SE '
           'and calibration saw it missed in 2 of 9 seeds), standard ~11 SE; noise ∝ lr and a missing mean-field term '
           'far more',
+    mutants=("sgld_noise_proportional_to_lr", "sgld_noise_sqrt_lr_t"),
+    oracle_mutants=("without_mean_field",),
 )
 def test_free_energy_decreases_along_the_mean_field_flow(impl: Guard, profile: Any, seed: int, xp: Any,
                                                          claim: ClaimRun) -> None:

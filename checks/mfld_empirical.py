@@ -88,6 +88,7 @@ def _above_chance(what: str, correct: int, total: int, level: float) -> stats.De
           'gradient-free update and gradient ascent at every profile; thorough adds replicas',
     report_only='report-only (the slides give no constants): accuracy bands of MFLD and the NTK regression; guard: '
                 'MFLD above chance',
+    mutants=("sgld_gradient_ascent", "sgld_ignores_gradient"),
 )
 def test_mfld_learns_sparse_parity_where_the_fixed_kernel_lags(impl: Guard, profile: Any, seed: int, xp: Any,
                                                                 claim: ClaimRun) -> None:
@@ -164,6 +165,7 @@ def test_mfld_learns_sparse_parity_where_the_fixed_kernel_lags(impl: Guard, prof
           ' band',
     report_only='report-only (no constants, stage length unspecified): annealed vs fixed objective; guards: finite '
                 'objectives, the annealed run descends',
+    mutants=("sgld_gradient_ascent",),
 )
 def test_annealed_temperature_reaches_a_lower_objective(impl: Guard, profile: Any, seed: int, xp: Any,
                                                         claim: ClaimRun) -> None:

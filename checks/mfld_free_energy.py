@@ -69,6 +69,7 @@ def _seeded_shift(seed: int, claim_id: str, index: int) -> float:
            "standard": {"examples": 30},
            "thorough": {"examples": 100}},
     power='exact identities at every profile (p_q ∝ exp(+dF/lambda) fails at quick); larger profiles add segments',
+    oracle_mutants=("gibbs_with_plus_sign",),
 )
 def test_minimiser_is_its_own_proximal_gibbs_law(profile: Any, seed: int, claim: ClaimRun) -> None:
     """KL(q*||p_q*) = 0 at the fixed point; d/dt L(q + t(q1 - q)) = int lambda log(q/p_q)(q1 - q); F convex on the
@@ -142,6 +143,7 @@ def test_minimiser_is_its_own_proximal_gibbs_law(profile: Any, seed: int, claim:
            "thorough": {"examples": 800}},
     power='quadrature at 1e-9 with margins ~4e-5; swapped KL arguments and a flipped entropy sign fail at quick; '
           'larger profiles add more q',
+    oracle_mutants=("kl_swapped", "entropy_sign"),
 )
 def test_free_energy_gap_is_sandwiched_by_the_two_kl_divergences(profile: Any, seed: int, claim: ClaimRun) -> None:
     """upper = lambda KL(q||p_q) >= gap = L(q) - L(q*) >= lower = lambda KL(q||q*) over generated q (quadrature);
@@ -209,6 +211,7 @@ GAUSSIAN_RTOL = 1e-3  # O(h^2) discretisation of the OU gap: measured 2e-4 at la
            "thorough": {"grid": 4000}},
     power='the bound sits >= 2x below the spectral gap against an O(h^2) error ~1e-4 at quick; the flipped exponent '
           'is 3-200x too large at every profile',
+    oracle_mutants=("seed_lsi_form",),
 )
 def test_proximal_gibbs_lsi_constant_decays_as_exp_minus_2b_over_lambda(profile: Any, claim: ClaimRun) -> None:
     """Spectral gap of exp(-(lambda' theta^2 + B sin 3 theta)/lambda) >= (2 lambda'/lambda) e^(-2B/lambda) for each
@@ -277,6 +280,7 @@ def _network_problem(seed: int, claim_id: str, index: int) -> tuple[np.ndarray, 
            "thorough": {"examples": 100}},
     power="complex-step identities at machine precision; a missing y_i or l in place of l' fail on the first network "
           'at every profile',
+    oracle_mutants=("coefficients_loss_for_derivative", "coefficients_missing_y"),
 )
 def test_first_variation_of_the_mean_field_risk(profile: Any, seed: int, xp: Any, claim: ClaimRun) -> None:
     """Complex-step derivatives of the risk along mixture weights and particle coordinates equal the first-variation

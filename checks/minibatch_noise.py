@@ -31,6 +31,7 @@ BATCHES = (1, 4, 10)
     sizes={"quick": {"draws": 20000},
            "standard": {"draws": 80000},
            "thorough": {"draws": 320000}},
+    oracle_mutants=("gradient_over_sqrt_b", "always_with_replacement"),
 )
 def test_minibatch_gradient_has_the_finite_population_covariance(profile: Any, seed: int, claim: ClaimRun) -> None:
     """Per-entry CLT tests of the minibatch mean and covariance (known centre: the full gradient)."""

@@ -71,6 +71,7 @@ def _dot_rounding(w: np.ndarray, x: np.ndarray) -> np.ndarray:
     sizes={"quick": {"networks": 4},
            "standard": {"networks": 16},
            "thorough": {"networks": 64}},
+    oracle_mutants=("unscaled_jacobian", "seed_jacobian"),
 )
 def test_ntk_jacobian_is_sigma_over_sqrt_n_with_a_width_free_law(profile: Profile, seed: int, xp: ModuleType,
                                                                   claim: ClaimRun) -> None:
@@ -158,6 +159,7 @@ def test_ntk_jacobian_is_sigma_over_sqrt_n_with_a_width_free_law(profile: Profil
     sizes={"quick": {"networks": 300},
            "standard": {"networks": 1200},
            "thorough": {"networks": 4000}},
+    oracle_mutants=("unscaled_jacobian", "sigma_in_w_part", "unit_variance_init"),
 )
 def test_empirical_ntk_is_unbiased_for_the_arc_cosine_limit_and_converges_at_rate_n_to_minus_half(
         profile: Profile, seed: int, xp: ModuleType, claim: ClaimRun) -> None:
@@ -235,6 +237,7 @@ def test_empirical_ntk_is_unbiased_for_the_arc_cosine_limit_and_converges_at_rat
     sizes={"quick": {"networks": 4},
            "standard": {"networks": 16},
            "thorough": {"networks": 48}},
+    oracle_mutants=("no_mixed_block",),
 )
 def test_ntk_hessian_is_block_diagonal_with_norm_of_order_n_to_minus_half(profile: Profile, seed: int,
                                                                          xp: ModuleType, claim: ClaimRun) -> None:
@@ -328,6 +331,7 @@ def _sphere_inputs(rng: Any, count: int, d: int, separation: float = 0.0) -> np.
     sizes={"quick": {"networks": 8},
            "standard": {"networks": 16},
            "thorough": {"networks": 48}},
+    oracle_mutants=("predict_without_offset", "primal_gram"),
 )
 def test_min_norm_step_is_the_kernel_regression_solution_and_gauss_newton_residual_shrinks_with_width(
         profile: Profile, seed: int, xp: ModuleType, claim: ClaimRun) -> None:
@@ -478,6 +482,7 @@ def _lazy_series(label: str, y: np.ndarray, fit: stats.LinearFit, sign: float = 
     sizes={"quick": {"networks": 8},
            "standard": {"networks": 16},
            "thorough": {"networks": 32}},
+    oracle_mutants=("swapped_training",),
 )
 def test_ntk_training_moves_parameters_by_order_one_and_the_kernel_by_at_most_n_to_minus_half(
         profile: Profile, seed: int, xp: ModuleType, claim: ClaimRun) -> None:
@@ -521,6 +526,7 @@ def test_ntk_training_moves_parameters_by_order_one_and_the_kernel_by_at_most_n_
     sizes={"quick": {"networks": 8},
            "standard": {"networks": 16},
            "thorough": {"networks": 32}},
+    oracle_mutants=("swapped_training",),
 )
 def test_mean_field_training_changes_the_kernel_by_an_amount_that_does_not_vanish_with_width(
         profile: Profile, seed: int, xp: ModuleType, claim: ClaimRun) -> None:

@@ -88,6 +88,7 @@ def relu_rescaling(params: two_layer.Params, neuron: int, c: float) -> tuple[two
     sizes={"quick": {"examples": 10},
            "standard": {"examples": 30},
            "thorough": {"examples": 100}},
+    oracle_mutants=("hessian_d_h_d", "hessian_d_inverse_h_d"),
 )
 def test_hessian_transforms_as_d_inverse_h_d_inverse_and_relu_rescaling_changes_lambda_max(
         profile: Any, seed: int, claim: ClaimRun) -> None:
@@ -208,6 +209,7 @@ def tanh_problem(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.n
     sizes={"quick": {"examples": 10},
            "standard": {"examples": 30},
            "thorough": {"examples": 100}},
+    oracle_mutants=("regularised_fisher_inverse",),
 )
 def test_information_geometric_sharpness_is_invariant_and_equals_twice_n_times_the_loss(
         profile: Any, seed: int, claim: ClaimRun) -> None:

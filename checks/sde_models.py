@@ -44,6 +44,7 @@ def sgd_second_moment() -> sp.Expr:
     hypotheses="f = a theta^2/2 with additive gradient noise sigma (all moments in closed form, no Monte Carlo); "
                "a = sigma = theta_0 = T = 1; test function theta^2; eta = 0.1 * 2^-j, j = 0..5.",
     source="Li, Tai & E 2017/2019 (SME); seed 002 (SGF), seed 001, seed 000; CLAIMS-DETAIL §6.1, §9.10.",
+    oracle_mutants=("modified_loss_eta_over_two",),
 )
 def test_stochastic_modified_equations_have_weak_orders_one_and_two(claim: ClaimRun) -> None:
     """Exact weak errors of E theta^2 at T; fitted orders (log error on log eta, first-order correction) 1, 1, 2."""
@@ -83,6 +84,7 @@ def test_stochastic_modified_equations_have_weak_orders_one_and_two(claim: Claim
     hypotheses="minibatches of b samples drawn with replacement (covariance Sigma/b); a generic symmetric 2 x 2 "
                "Sigma; moments conditional on theta.",
     source="seed 002 ('d theta = -grad L dt + sqrt(2 D(theta)) dW, D = (eta/2b) Sigma(theta)'); CLAIMS-DETAIL §1.6.",
+    oracle_mutants=("diffusion_missing_the_half",),
 )
 def test_stochastic_gradient_flow_matches_the_sgd_step_moments(claim: ClaimRun) -> None:
     """The diffusion solved from moment matching equals the lecture's; the Sigma = I case gives eps = eta/b."""

@@ -75,6 +75,7 @@ def _path_errors(runner: Runner, fields: tuple[Callable[..., Any], Callable[...,
     sizes={"quick": {"paths": 20000},
            "standard": {"paths": 100000},
            "thorough": {"paths": 400000}},
+    mutants=("endpoint_diffusion", "increments_rescaled", "stochastic_heun"),
 )
 def test_scheme_converges_weakly_to_the_ito_solution(impl: Guard, profile: Any, seed: int, xp: Any,
                                                      claim: ClaimRun) -> None:
@@ -167,6 +168,7 @@ def gbm_exact_sampler(exact: Callable[[np.ndarray], Any], steps: int) -> Callabl
     sizes={"quick": {"paths": 4000},
            "standard": {"paths": 20000},
            "thorough": {"paths": 100000}},
+    mutants=("endpoint_diffusion", "increments_scaled_by_h", "stochastic_heun"),
 )
 def test_scheme_converges_strongly_with_order_one_half(impl: Guard, profile: Any, seed: int, xp: Any,
                                                        claim: ClaimRun) -> None:
@@ -225,6 +227,7 @@ def test_scheme_converges_strongly_with_order_one_half(impl: Guard, profile: Any
     sizes={"quick": {"chains": 4000},
            "standard": {"chains": 16000},
            "thorough": {"chains": 64000}},
+    mutants=("endpoint_diffusion", "increments_rescaled", "stochastic_heun"),
 )
 def test_multiplicative_sde_reaches_the_ito_fokker_planck_law(impl: Guard, profile: Any, seed: int, xp: Any,
                                                                claim: ClaimRun) -> None:

@@ -56,6 +56,7 @@ def _rms(differences: np.ndarray) -> float:
     sizes={"quick": {"starts": 4},
            "standard": {"starts": 8},
            "thorough": {"starts": 16}},
+    mutants=("gd_hidden_momentum", "gd_lr_times_1_1", "gd_stale_gradient"),
 )
 def test_gd_follows_the_modified_flow_to_second_order(impl: Guard, profile: Any, seed: int, xp: Any,
                                                       claim: ClaimRun) -> None:
@@ -143,6 +144,7 @@ def stability_cases(draw: st.DrawFn) -> dict[str, Any]:
     sizes={"quick": {"examples": 12},
            "standard": {"examples": 40},
            "thorough": {"examples": 120}},
+    mutants=("gd_double_gradient", "gd_hidden_momentum", "gd_lr_times_1_1"),
 )
 def test_gd_converges_iff_eta_lambda_max_below_two(impl: Guard, profile: Any, seed: int, xp: Any,
                                                    claim: ClaimRun) -> None:
@@ -225,6 +227,7 @@ def test_gd_converges_iff_eta_lambda_max_below_two(impl: Guard, profile: Any, se
     sizes={"quick": {"chains": 20000},
            "standard": {"chains": 80000},
            "thorough": {"chains": 320000}},
+    mutants=("gd_hidden_momentum", "gd_lr_times_1_1", "gd_stale_gradient"),
 )
 def test_sgd_stationary_variance_is_not_a_function_of_eta_over_b(impl: Guard, profile: Any, seed: int, xp: Any,
                                                                  claim: ClaimRun) -> None:
@@ -277,6 +280,7 @@ def test_sgd_stationary_variance_is_not_a_function_of_eta_over_b(impl: Guard, pr
                "s_max(A)^2; 8 chains: theta_0 = 0 and 7 Gaussian starts; run until the slowest mode has decayed "
                "by 1e-14.",
     source="seed 002 ('GD selects the minimum closest to initialization'); CLAIMS-DETAIL §1.4, §9.18.",
+    mutants=("gd_diagonal_preconditioning", "gd_weight_decay"),
 )
 def test_gd_converges_to_the_minimum_norm_interpolant(impl: Guard, seed: int, xp: Any, claim: ClaimRun) -> None:
     """Exact limit (atol 1e-9 relative) and a frozen null-space component (1e-10) along the whole run."""
@@ -338,6 +342,7 @@ def test_gd_converges_to_the_minimum_norm_interpolant(impl: Guard, seed: int, xp
     sizes={"quick": {"chains": 10000},
            "standard": {"chains": 40000},
            "thorough": {"chains": 160000}},
+    mutants=("gd_hidden_momentum", "gd_lr_times_1_1"),
 )
 def test_sgd_stationary_law_is_not_the_gibbs_law(impl: Guard, profile: Any, seed: int, xp: Any,
                                                  claim: ClaimRun) -> None:
@@ -397,6 +402,7 @@ def test_sgd_stationary_law_is_not_the_gibbs_law(impl: Guard, profile: Any, seed
     sizes={"quick": {"chains": 4000},
            "standard": {"chains": 16000},
            "thorough": {"chains": 64000}},
+    mutants=("gd_hidden_momentum", "gd_lr_times_1_1"),
 )
 def test_mean_of_sgd_is_gd_on_least_squares(impl: Guard, profile: Any, seed: int, xp: Any, claim: ClaimRun) -> None:
     """Hotelling T^2 of the chains' mean against the exact GD iterate (an exact affine recursion)."""
@@ -456,6 +462,7 @@ def test_mean_of_sgd_is_gd_on_least_squares(impl: Guard, profile: Any, seed: int
                  "Lewkowycz et al. 2020.",
     report_only='provable part exact (eta lambda_max <= 2 at every converged minimum); the progressive-sharpening '
                 'band is reported, guarded only above',
+    mutants=("gd_half_step", "gd_hidden_momentum"),
 )
 def test_gd_only_converges_to_minima_with_eta_sharpness_at_most_two(impl: Guard, seed: int, xp: Any,
                                                                    claim: ClaimRun) -> None:
@@ -522,6 +529,7 @@ def test_gd_only_converges_to_minima_with_eta_sharpness_at_most_two(impl: Guard,
                "j = 0..7; the coefficient 1/(4m) derived symbolically for generic minibatch losses.",
     source="seed 002 ('L_mod = L + (eta/4)||grad L||^2 + O(eta/b) + O(eta^2)'); Smith, Dherin, Barrett & De, ICLR "
            "2021; CLAIMS-DETAIL §1.17.",
+    mutants=("gd_hidden_momentum", "gd_lr_times_1_1", "gd_stale_gradient"),
 )
 def test_shuffled_sgd_follows_the_minibatch_modified_loss(impl: Guard, seed: int, xp: Any, claim: ClaimRun) -> None:
     """Exact mean over orderings after one epoch; fitted local orders 2 (gradient flow) and 3 (modified flow)."""

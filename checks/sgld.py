@@ -63,6 +63,7 @@ def sgld_transient_law(problem: Quadratic, lr: float, temperature: float, steps:
     sizes={"quick": {"chains": 4000, "examples": 4, "steps": 60},
            "standard": {"chains": 20000, "examples": 10, "steps": 60},
            "thorough": {"chains": 100000, "examples": 25, "steps": 60}},
+    mutants=("sgld_half_speed", "sgld_noise_proportional_to_lr", "sgld_noise_sqrt_lr_t", "sgld_shared_noise"),
 )
 def test_sgld_has_the_exact_gaussian_law_on_a_quadratic(impl: Guard, profile: Any, seed: int, xp: Any,
                                                         claim: ClaimRun) -> None:
@@ -157,6 +158,7 @@ def _standard_normal_decisions(z: np.ndarray, level: float, tag: str) -> list[st
     sizes={"quick": {"chains": 8000},
            "standard": {"chains": 40000},
            "thorough": {"chains": 200000}},
+    mutants=("sgld_half_speed", "sgld_noise_sqrt_lr_t"),
 )
 def test_sgld_step_covers_time_lr(impl: Guard, profile: Any, seed: int, xp: Any, claim: ClaimRun) -> None:
     """Weighted least squares of the moment errors on lr: the intercepts (lr -> 0) must be zero."""
@@ -215,6 +217,7 @@ def test_sgld_step_covers_time_lr(impl: Guard, profile: Any, seed: int, xp: Any,
     sizes={"quick": {"chains": 2000},
            "standard": {"chains": 8000},
            "thorough": {"chains": 32000}},
+    mutants=("sgld_noise_proportional_to_lr", "sgld_noise_sqrt_lr_t", "sgld_shared_noise"),
 )
 def test_sgld_samples_the_gibbs_law_as_lr_vanishes(impl: Guard, profile: Any, seed: int, xp: Any,
                                                    claim: ClaimRun) -> None:
@@ -289,6 +292,7 @@ def _gibbs_draws(loss: sp.Expr, var: sp.Symbol, temperature: float, n: int, rng:
     sizes={"quick": {"chains": 4000},
            "standard": {"chains": 16000},
            "thorough": {"chains": 64000}},
+    mutants=("sgld_half_speed", "sgld_noise_proportional_to_lr", "sgld_noise_sqrt_lr_t"),
 )
 def test_sgld_mean_loss_has_the_exact_finite_step_equipartition(impl: Guard, profile: Any, seed: int, xp: Any,
                                                                 claim: ClaimRun) -> None:
@@ -339,6 +343,7 @@ def test_sgld_mean_loss_has_the_exact_finite_step_equipartition(impl: Guard, pro
     sizes={"quick": {"chains": 4000},
            "standard": {"chains": 16000},
            "thorough": {"chains": 64000}},
+    mutants=("sgld_noise_proportional_to_lr", "sgld_noise_sqrt_lr_t"),
 )
 def test_sgld_puts_the_gibbs_mass_on_the_flat_basin(impl: Guard, profile: Any, seed: int, xp: Any,
                                                     claim: ClaimRun) -> None:

@@ -175,6 +175,7 @@ def _sympy_gradients(p: Problem, omega: np.ndarray) -> np.ndarray:
            "standard": {"states": 32},
            "thorough": {"states": 128}},
     power='exact identities at every profile; unscaled or uncentred noise is caught at any size',
+    oracle_mutants=("uncentred_factor", "unscaled_noise"),
 )
 def test_lazy_sgld_model_has_order_one_over_alpha_noise_that_cancels_in_function_space(
         profile: Any, seed: int, claim: ClaimRun) -> None:
@@ -295,6 +296,8 @@ PATHWISE_ORDER = 0.5
     power='quick (1000 chains): Stratonovich ~25 SE, backward Itô ~60 SE, dropped, doubled or rescaled noise 8-11 SE '
           '(threshold ~3.8; at 400 chains calibration saw rescaled increments missed in 1 of 9 seeds); O(1) and '
           'uncoupled noise fail the orders by > 30 SE; standard and thorough add chains and smaller steps',
+    mutants=("first_chain_diffusion", "ignores_increments", "increments_rescaled", "isotropic_jitter", "own_noise",
+             "stochastic_heun",),
 )
 def test_lazy_sgld_parameters_stay_within_order_one_over_alpha_of_initialisation(
         impl: Guard, profile: Any, seed: int, xp: Any, claim: ClaimRun) -> None:
@@ -424,6 +427,8 @@ def clopper_pearson(successes: int, trials: int, level: float) -> tuple[float, f
            "thorough": {"chains": 1600, "alphas": (1, 2, 4, 8, 16, 32, 64)}},
     power='quick rejects O(1) noise, jitter and a broadcast diffusion by > 15 SE; integrators of another SDE with '
           'O(1/a) noise pass by design (sgld-lazy.stay-near-init catches them)',
+    mutants=("first_chain_diffusion", "isotropic_jitter"),
+    oracle_mutants=("kernel_of_scaled_outputs", "unscaled_noise"),
 )
 def test_lazy_sgld_kernel_stays_above_half_its_initial_minimum_eigenvalue(
         impl: Guard, profile: Any, seed: int, xp: Any, claim: ClaimRun) -> None:
@@ -550,6 +555,9 @@ def _function_space_generator(model: LazySGLD) -> np.ndarray:
            "thorough": {"chains": 6400, "dt": 0.0025}},
     power='quick: Stratonovich ~16 SE, backward Itô ~40 SE, dropped or doubled noise ~10 SE (threshold ~3.9); a loss '
           'without 1/a^2 fails the exact generator; standard and thorough x2 and x4 in SE',
+    mutants=("diffusion_frozen_at_start", "endpoint_diffusion", "first_chain_diffusion", "increments_rescaled",
+             "increments_scaled_by_h", "isotropic_jitter", "own_noise", "stochastic_heun",),
+    oracle_mutants=("unscaled_noise", "loss_without_inverse_square"),
 )
 def test_lazy_sgld_loss_decays_exponentially_at_an_alpha_free_rate(
         impl: Guard, profile: Any, seed: int, xp: Any, claim: ClaimRun) -> None:
@@ -689,6 +697,7 @@ def first_layer_grams(seed: int, width: int, networks: int, xp: Any) -> np.ndarr
            "thorough": {"networks": 3200}},
     power='exact lambda_0 and the repeated-input counterexample at every profile; arccos in degrees fails at any '
           'size; larger profiles tighten the comparisons across widths',
+    oracle_mutants=("arccos_in_degrees", "sign_of_pi_minus_theta"),
 )
 def test_infinite_width_gram_is_positive_definite_and_the_finite_width_gram_reaches_it(
         profile: Any, seed: int, xp: Any, claim: ClaimRun) -> None:

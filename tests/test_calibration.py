@@ -23,11 +23,9 @@ from sgd_conformance.checks.harness.calibration import (
     power_parts,
     power_table,
     rejected_at,
-    seed_chunks,
 )
 from sgd_conformance.checks.harness.claims import Claim
-from tests import power
-from tests.power import assert_caught, claim_id, claim_module, mutant, pytest_args, run_check
+from tests.power import claim_id, claim_module, mutant, pytest_args, run_check
 
 SGF_MEAN = claim_id("sgd.py", "test_mean_of_sgd_is_gd_on_least_squares")  # ~0.2 s, has a p-value
 LEVEL = 0.05
@@ -142,10 +140,6 @@ def test_merge_replaces_only_the_parts_and_claims_a_run_measured() -> None:
         merge(old, _record({}, level=0.01))
 
 
-def test_seed_chunks_cover_the_seeds() -> None:
-    assert seed_chunks(1, 25) == [(1, 10), (11, 10), (21, 5)] and seed_chunks(7, 3) == [(7, 3)]
-
-
 def test_git_commit_follows_head_to_a_loose_or_packed_ref(tmp_path: Path) -> None:
     assert git_commit(tmp_path) is None
     (tmp_path / ".git" / "refs" / "heads").mkdir(parents=True)
@@ -187,29 +181,24 @@ def test_the_report_carries_the_calibration_record(pytester: pytest.Pytester, mo
     assert json.loads(js.read_text())["trust"] == record and 'id="trust"' in html.read_text()
 
 
-# --- the power log ---------------------------------------------------------------------------------------------
+# --- a whole run, in this process -----------------------------------------------------------------------------
 
 
-def test_assert_caught_logs_before_it_asserts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(power.LOG_VARIABLE, str(tmp_path))
-    missed = {"claim": "c", "seed": 3, "outcome": "passed", "message": ""}
-    with pytest.raises(AssertionError):
-        assert_caught(missed, "bug")
-    assert_caught({**missed, "outcome": "failed", "message": "FAILED c — bug"}, "bug")
-    lines = [json.loads(t) for p in tmp_path.glob("*.jsonl") for t in p.read_text().splitlines()]
-    test = "tests/test_calibration.py::test_assert_caught_logs_before_it_asserts"
-    assert lines == [{"test": test, "claim": "c", "bug": "bug", "seed": 3, "outcome": o, "caught": c}
-                     for o, c in (("passed", False), ("failed", True))]
+def test_calibrate_runs_claims_in_process_and_writes_where_asked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """False alarms on the reference and the catch rate of each mutant the record names, from an empty folder, with
+    no pytest session: the record lands in the current directory by default."""
+    from sgd_conformance.cli import main
 
-
-def test_run_check_takes_the_seed_and_claims_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    names = ("SEED_VARIABLE", "CLAIMS_VARIABLE", "LOG_VARIABLE")
-    assert [getattr(power, n) for n in names] == [getattr(calibration, n) for n in names]
-    monkeypatch.setenv(power.SEED_VARIABLE, "11")
-    assert run_check(SGF_MEAN)["seed"] == 11 and run_check(SGF_MEAN, "--seed", "2")["seed"] == 2
-    monkeypatch.setenv(power.CLAIMS_VARIABLE, "sgld.* contract.*")
-    with pytest.raises(pytest.skip.Exception):
-        run_check(SGF_MEAN)
+    monkeypatch.chdir(tmp_path)
+    status = main(["calibrate", "--claims", SGF_MEAN, "--seeds", "3", "--mutant-seeds", "2", "-n", "1"])
+    record = json.loads((tmp_path / "calibration.json").read_text())
+    entry = record["claims"][SGF_MEAN]
+    assert entry["false_alarm"]["n"] == 3 and entry["false_alarm"]["seeds"] == {"first": 1, "count": 3}
+    mutants = calibration.registered_claims()[SGF_MEAN].mutants
+    assert [m["bug"] for m in entry["power"]] == sorted(mutants)
+    assert all(m["caught"] == 2 and m["seeds"] == 2 and m["test"] == calibration.POWER_TEST for m in entry["power"])
+    assert status == (1 if entry["flags"] else 0) and SGF_MEAN in capsys.readouterr().out
 
 
 # --- the command line ------------------------------------------------------------------------------------------
@@ -234,7 +223,7 @@ def test_calibrate_writes_the_record_prints_the_summary_and_fails_on_a_flag(tmp_
     assert main(["calibrate", "--claims", "x.*", "--seeds", "20", "--skip-power", "--out", str(out)]) == 1
     settings, invocation, old = seen[0]
     assert settings.claims == ("x.*",) and settings.seeds == 20 and not settings.power and old is None
-    assert invocation == f"python -m sgd_conformance calibrate --claims 'x.*' --seeds 20 --skip-power --out {out}"
+    assert invocation == f"sgd-conformance calibrate --claims 'x.*' --seeds 20 --skip-power --out {out}"
     assert json.loads(out.read_text())["claims"]["x.p"]["flags"] == ["misses_mutant"]
     printed = capsys.readouterr().out
     assert "x.p" in printed and "1/20 [" in printed and "17/20 (sign)" in printed and "misses_mutant" in printed

@@ -25,8 +25,8 @@ def test_help_lists_the_options(pytester: pytest.Pytester) -> None:
 
 @pytest.mark.parametrize(("impl", "message"), [
     ("sgd=no_such_module_xyz:step", "*cannot import 'no_such_module_xyz'*"),
-    (f"sgd={ROOT / 'tests' / 'mutants.py'}:missing", "*has no attribute 'missing'*"),
-    (f"sgd={ROOT / 'tests' / 'mutants.py'}:not_callable", "*'not_callable' is a int, not callable*"),
+    (f"sgd={ROOT / 'tests' / 'mutants' / 'contract.py'}:missing", "*has no attribute 'missing'*"),
+    (f"sgd={ROOT / 'tests' / 'mutants' / 'contract.py'}:not_callable", "*'not_callable' is a int, not callable*"),
     ("sgd=nocolon", "*expected MODULE:ATTR or path/to/file.py:ATTR*"),
     ("adam=mod:fn", "*unknown family 'adam'*"),
     ("sgd", "*expected FAMILY=SPEC*"),

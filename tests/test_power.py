@@ -1,6 +1,6 @@
-"""Every check has power: it fails on wrong implementations and passes on the reference and a correct variant.
-
-Each mutant's bug is stated in its docstring in ``tests/mutants.py``. Runs at ``--profile quick``, seed 0.
+"""Every check has power: it fails on each mutant its claim's record names (``@claim(mutants=...)``) and passes on
+its family's correct variant (the reference is run by ``pytest checks``). The mutants are
+:mod:`sgd_conformance.mutants`, each bug stated in its docstring. Runs at ``--profile quick``, seed 0.
 """
 
 from __future__ import annotations
@@ -9,80 +9,42 @@ import importlib.util
 
 import pytest
 
+from sgd_conformance.checks.harness.run import registry
+from sgd_conformance.mutants import CORRECT
 from tests.power import ROOT, assert_caught, claim_id, mutant, run_check
 
 SGLD = "sgld.py"
 SGD = "sgd.py"
-SDE = "sde_schemes.py"
 CONTRACT = "contract.py"
-
-CASES = [
-    # (check module, check function, family, mutants that must fail, correct variants that must pass)
-    (CONTRACT, "test_sgd_implementation_honours_the_contract", "sgd", ["gd_hidden_momentum", "mutates_input"],
-     ["gd_correct_variant"]),
-    (CONTRACT, "test_sgld_implementation_honours_the_contract", "sgld", ["sgld_global_rng", "sgld_in_place"],
-     ["sgld_correct_variant"]),
-    (CONTRACT, "test_sde_implementation_honours_the_contract", "sde", ["ignores_increments", "em_in_place"],
-     ["em_correct_variant"]),
-    (SGLD, "test_sgld_has_the_exact_gaussian_law_on_a_quadratic", "sgld",
-     ["sgld_noise_sqrt_lr_t", "sgld_noise_proportional_to_lr", "sgld_shared_noise", "sgld_half_speed"],
-     ["sgld_correct_variant"]),
-    (SGLD, "test_sgld_step_covers_time_lr", "sgld", ["sgld_half_speed", "sgld_noise_sqrt_lr_t"],
-     ["sgld_correct_variant"]),
-    (SGLD, "test_sgld_samples_the_gibbs_law_as_lr_vanishes", "sgld",
-     ["sgld_noise_sqrt_lr_t", "sgld_noise_proportional_to_lr", "sgld_shared_noise"], ["sgld_correct_variant"]),
-    (SGLD, "test_sgld_puts_the_gibbs_mass_on_the_flat_basin", "sgld",
-     ["sgld_noise_sqrt_lr_t", "sgld_noise_proportional_to_lr"], ["sgld_correct_variant"]),
-    (SGLD, "test_sgld_mean_loss_has_the_exact_finite_step_equipartition", "sgld",
-     ["sgld_noise_sqrt_lr_t", "sgld_noise_proportional_to_lr", "sgld_half_speed"], ["sgld_correct_variant"]),
-    (SGD, "test_sgd_stationary_variance_is_not_a_function_of_eta_over_b", "sgd",
-     ["gd_lr_times_1_1", "gd_hidden_momentum", "gd_stale_gradient"], ["gd_correct_variant"]),
-    (SGD, "test_sgd_stationary_law_is_not_the_gibbs_law", "sgd", ["gd_lr_times_1_1", "gd_hidden_momentum"],
-     ["gd_correct_variant"]),
-    (SGD, "test_gd_only_converges_to_minima_with_eta_sharpness_at_most_two", "sgd",
-     ["gd_half_step", "gd_hidden_momentum"], ["gd_correct_variant"]),
-    (SGD, "test_mean_of_sgd_is_gd_on_least_squares", "sgd", ["gd_lr_times_1_1", "gd_hidden_momentum"],
-     ["gd_correct_variant"]),
-    (SGD, "test_gd_converges_to_the_minimum_norm_interpolant", "sgd",
-     ["gd_weight_decay", "gd_diagonal_preconditioning"], ["gd_correct_variant"]),
-    (SGD, "test_shuffled_sgd_follows_the_minibatch_modified_loss", "sgd",
-     ["gd_hidden_momentum", "gd_stale_gradient", "gd_lr_times_1_1"], ["gd_correct_variant"]),
-    (SGD, "test_gd_follows_the_modified_flow_to_second_order", "sgd",
-     ["gd_hidden_momentum", "gd_lr_times_1_1", "gd_stale_gradient"], ["gd_correct_variant"]),
-    (SGD, "test_gd_converges_iff_eta_lambda_max_below_two", "sgd",
-     ["gd_hidden_momentum", "gd_double_gradient", "gd_lr_times_1_1"], ["gd_correct_variant"]),
-    (SDE, "test_multiplicative_sde_reaches_the_ito_fokker_planck_law", "sde",
-     ["stochastic_heun", "increments_rescaled", "endpoint_diffusion"], ["em_correct_variant"]),
-    (SDE, "test_scheme_converges_weakly_to_the_ito_solution", "sde",
-     ["stochastic_heun", "endpoint_diffusion", "increments_rescaled"], ["em_correct_variant"]),
-    (SDE, "test_scheme_converges_strongly_with_order_one_half", "sde",
-     ["stochastic_heun", "endpoint_diffusion", "increments_scaled_by_h"], ["em_correct_variant"]),
-]
-
-MUST_FAIL = [pytest.param(m, f, fam, bug, id=f"{f}-{bug}") for m, f, fam, bugs, _ in CASES for bug in bugs]
-MUST_PASS = [pytest.param(m, f, fam, ok, id=f"{f}-{ok or 'reference'}")
-             for m, f, fam, _, oks in CASES for ok in [None, *oks]]
+CLAIMS = registry()
+MUST_FAIL = [pytest.param(c.id, c.family, bug, id=f"{c.id}-{bug}") for c in CLAIMS.values() for bug in c.mutants]
+MUST_PASS = [pytest.param(c.id, c.family, id=c.id) for c in CLAIMS.values() if c.family != "reference"]
 
 
-@pytest.mark.parametrize(("module", "check", "family", "bug"), MUST_FAIL)
-def test_check_catches_mutant(module: str, check: str, family: str, bug: str) -> None:
-    result = run_check(claim_id(module, check), "--impl", mutant(family, bug))
+@pytest.mark.parametrize(("claim", "family", "bug"), MUST_FAIL)
+def test_check_catches_the_mutants_of_its_record(claim: str, family: str, bug: str) -> None:
+    result = run_check(claim, "--impl", mutant(family, bug))
     assert_caught(result, bug)
+
+
+@pytest.mark.parametrize(("claim", "family"), MUST_PASS)
+def test_check_passes_the_correct_variant_of_its_family(claim: str, family: str) -> None:
+    result = run_check(claim, "--impl", mutant(family, CORRECT[family]))
+    assert result["outcome"] == "passed", result["message"]
+    assert result["implementation"].endswith(f":{CORRECT[family]}")
+
+
+def test_every_claim_names_its_mutants_or_says_why_it_has_none() -> None:
+    """Implementation mutants for claims that run one; mistakes of the suite's own oracle, or a reason, otherwise."""
+    for claim in CLAIMS.values():
+        assert claim.mutants or claim.oracle_mutants or claim.no_mutant_reason, claim.id
+        assert not (claim.family == "reference" and claim.mutants), claim.id
 
 
 def test_failure_names_the_likely_cause_of_a_known_noise_bug() -> None:
     result = run_check(claim_id(SGLD, "test_sgld_has_the_exact_gaussian_law_on_a_quadratic"),
                        "--impl", mutant("sgld", "sgld_noise_sqrt_lr_t"))
     assert "likely cause: noise scale sqrt(lr T) instead of sqrt(2 lr T) (known mutant)" in result["message"]
-
-
-@pytest.mark.parametrize(("module", "check", "family", "variant"), MUST_PASS)
-def test_check_passes_correct_implementation(module: str, check: str, family: str,
-                                             variant: str | None) -> None:
-    options = ["--impl", mutant(family, variant)] if variant else []
-    result = run_check(claim_id(module, check), *options)
-    assert result["outcome"] == "passed", result["message"]
-    assert result["implementation"] == (options[1].split("=", 1)[1] if variant else "reference")
 
 
 def _require_torch() -> None:

@@ -1,6 +1,6 @@
 """Power and design of the lazy SGLD checks (``checks/sgld_lazy.py``).
 
-Power: each ``sde`` check fails on its integrator mutants (``tests/mutants.py``, ``tests/mutants_sgld_lazy.py``) and
+Power: each ``sde`` check fails on its integrator mutants (:mod:`sgd_conformance.mutants`) and
 passes on the reference and a correct variant, at ``--profile quick``, seed 0; the model-side mutants (noise from the
 unscaled loss, an uncentred factor, a loss without 1/alpha^2, a kernel of alpha h, arccos in degrees, the sign of
 pi - theta) are monkeypatched into the modules the in-process runs share. Design: the step sizes and alphas of the
@@ -27,7 +27,7 @@ from sgd_conformance.checks.harness.impl import Guard, Runner, reference
 from sgd_conformance.solvers import lazy_sgld, two_layer
 from sgd_conformance.solvers.rng import generator
 from sgd_conformance.theory import lazy_training
-from tests.power import ROOT, assert_caught, claim_id, integrator_cases, mutant, run_check
+from tests.power import assert_caught, claim_id, run_check
 
 MODULE = "sgld_lazy.py"
 MODEL = "test_lazy_sgld_model_has_order_one_over_alpha_noise_that_cancels_in_function_space"
@@ -35,33 +35,6 @@ NEAR = "test_lazy_sgld_parameters_stay_within_order_one_over_alpha_of_initialisa
 EIGEN = "test_lazy_sgld_kernel_stays_above_half_its_initial_minimum_eigenvalue"
 LOSS = "test_lazy_sgld_loss_decays_exponentially_at_an_alpha_free_rate"
 POSITIVE = "test_infinite_width_gram_is_positive_definite_and_the_finite_width_gram_reaches_it"
-OWN = ROOT / "tests" / "mutants_sgld_lazy.py"
-
-CASES = [
-    # (check, mutants of tests/mutants.py that must fail, mutants of this topic that must fail, correct variants);
-    # each check is run against the mutants its decisions are built for (the full matrix is in the docstrings)
-    (NEAR, ["stochastic_heun", "ignores_increments", "increments_rescaled", "isotropic_jitter", "own_noise"],
-     ["first_chain_diffusion"], ["em_correct_variant"]),
-    (EIGEN, ["isotropic_jitter"], ["first_chain_diffusion"], ["em_correct_variant"]),
-    (LOSS, ["stochastic_heun", "endpoint_diffusion", "increments_scaled_by_h", "increments_rescaled",
-            "isotropic_jitter", "own_noise"], ["first_chain_diffusion", "diffusion_frozen_at_start"],
-     ["em_correct_variant"]),
-]
-
-MUST_FAIL, MUST_PASS = integrator_cases(CASES, OWN)
-
-
-@pytest.mark.parametrize(("check", "spec", "bug"), MUST_FAIL)
-def test_lazy_check_catches_integrator_mutant(check: str, spec: str, bug: str) -> None:
-    result = run_check(claim_id(MODULE, check), "--impl", spec)
-    assert_caught(result, bug)
-
-
-@pytest.mark.parametrize(("check", "variant"), MUST_PASS)
-def test_lazy_check_passes_correct_implementation(check: str, variant: str | None) -> None:
-    options = ["--impl", mutant("sde", variant)] if variant else []
-    result = run_check(claim_id(MODULE, check), *options)
-    assert result["outcome"] == "passed", result["message"]
 
 
 @pytest.mark.parametrize("check", [MODEL, POSITIVE])

@@ -1,8 +1,8 @@
 """The ``sgd-conformance`` command line (also ``python -m sgd_conformance``).
 
-    python -m sgd_conformance calibrate [--claims GLOB ...] [--seeds 100] [--seed-base 1] [--mutant-seeds 20]
-                                        [--level 0.05] [-n/--workers auto] [--mutant-tests EXPR]
-                                        [--skip-false-alarm] [--skip-power] [--out reports/calibration.json]
+    sgd-conformance calibrate [--claims GLOB ...] [--seeds 100] [--seed-base 1] [--mutant-seeds 20]
+                              [--level 0.05] [-n/--workers N] [--skip-false-alarm] [--skip-power]
+                              [--out calibration.json]
 
 ``calibrate`` measures every check's false-alarm rate on the reference and its power on every registered mutant
 (:mod:`checks.calibration`), merges the figures into the record, prints a summary and exits 1 if a claim is flagged.
@@ -16,11 +16,11 @@ import sys
 from collections.abc import Sequence
 
 from sgd_conformance.checks.harness import calibration
-from sgd_conformance.reports.model import CALIBRATION, read_calibration
+from sgd_conformance.reports.model import read_calibration
 
 
 def parser() -> argparse.ArgumentParser:
-    main = argparse.ArgumentParser(prog="python -m sgd_conformance", description="sgd-conformance tools.")
+    main = argparse.ArgumentParser(prog="sgd-conformance", description="sgd-conformance tools.")
     commands = main.add_subparsers(dest="command", required=True)
     cal = commands.add_parser("calibrate", help="measure false-alarm rates and power; write the calibration record.",
                               description=calibration.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -36,15 +36,13 @@ def parser() -> argparse.ArgumentParser:
     cal.add_argument("--level", type=_probability, default=defaults.level,
                      help=f"calibration level: a check rejects at it iff its p-value is below (default: "
                           f"{defaults.level}).")
-    cal.add_argument("-n", "--workers", default=defaults.workers,
-                     help=f"pytest-xdist workers, a number or 'auto' (default: {defaults.workers}).")
-    cal.add_argument("--mutant-tests", default=defaults.mutant_tests, metavar="EXPR",
-                     help=f"pytest -k expression selecting the must-catch power tests (default: "
-                          f"{defaults.mutant_tests!r}).")
+    cal.add_argument("-n", "--workers", type=_non_negative, default=defaults.workers,
+                     help="worker processes (default: 0, one per core; 1 runs everything in this process).")
     cal.add_argument("--skip-false-alarm", action="store_true", help="do not measure false alarms.")
     cal.add_argument("--skip-power", action="store_true", help="do not measure power.")
-    cal.add_argument("--out", default=str(CALIBRATION),
-                     help="the record, merged if it exists (default: reports/calibration.json of the package).")
+    cal.add_argument("--out", default="calibration.json",
+                     help="the record, merged if it exists (default: calibration.json in the current directory; the "
+                          "report reads the package's own, reports/calibration.json of the checkout).")
     return main
 
 
@@ -77,10 +75,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser().error("--skip-false-alarm and --skip-power leave nothing to measure")
     settings = calibration.Settings(
         claims=tuple(args.claims), seeds=args.seeds, seed_base=args.seed_base, mutant_seeds=args.mutant_seeds,
-        level=args.level, workers=args.workers, mutant_tests=args.mutant_tests,
+        level=args.level, workers=args.workers,
         false_alarm=not args.skip_false_alarm, power=not args.skip_power)
     try:
-        record = calibration.calibrate(settings, "python -m sgd_conformance " + shlex.join(argv),
+        record = calibration.calibrate(settings, "sgd-conformance " + shlex.join(argv),
                                        read_calibration(args.out))
     except calibration.CalibrationError as exc:
         print(f"calibrate: {exc}", file=sys.stderr)

@@ -1,6 +1,7 @@
 """Calibration: how often each check raises a false alarm on the reference, and how often it catches each mutant.
 
-Two measurements, each a pytest run in a subprocess (``python -m sgd_conformance calibrate`` drives them):
+Two measurements, each a batch of :func:`sgd_conformance.run_claim` calls spread over worker processes
+(``sgd-conformance calibrate`` drives them; no pytest session is involved):
 
 False alarms. Every check runs on the reference solvers at ``--profile quick`` once per seed ``s = B, ..., B+N-1``
 (``--seeds N``). A check *rejects at level a* iff its claim p-value ``p`` (the smallest decision p-value rescaled to
@@ -15,7 +16,6 @@ rejected. On the reference every rejection is a false alarm, so with ``k`` rejec
   ``alternative="greater"``); a large ``D+`` means too many small p-values (an anticonservative check);
 * the number of failures at the check's own budget (``outcome == "failed"``); errors and skips apart (not in ``n``).
 
-The seeds run :data:`SEED_CHUNK` at a time (one pytest session each, ``--seed S --seeds 10``).
 
 A claim is flagged ``too_many_false_alarms`` when the binomial p-value, and ``p_values_anticonservative`` when the
 KS p-value, is below ``FLAG_LEVEL / K`` with ``K`` the number of claims calibrated in that run (Bonferroni over the
@@ -23,10 +23,11 @@ checks, so a run flags a well-calibrated suite with probability at most ``FLAG_L
 no p-value at all is of kind ``exact``: no statistical decision, so any failure is flagged ``too_many_false_alarms``
 (an exact decision spends no budget). Any error on the reference is flagged ``errors``.
 
-Power. The must-catch tests of ``tests/test_power*.py`` (``-k catch``) run once per seed ``s = B, ..., B+M-1`` with
-``SGD_CONFORMANCE_POWER_SEED=s`` (the seed of the check under a mutant) and ``SGD_CONFORMANCE_POWER_LOG`` (where
-:func:`tests.power.assert_caught` logs each verdict). Per (claim, test, bug): caught in ``k`` of ``M`` seeds (a seed
-whose test logged nothing counts as a miss); ``misses_mutant`` when more than one seed misses (``k < M - 1``).
+Power. Every implementation mutant that a claim's record names (``@claim(mutants=...)``, the deliberately wrong
+implementations of :mod:`sgd_conformance.mutants`) runs through the claim's check once per seed
+``s = B, ..., B+M-1``. A run catches the mutant when its outcome is ``failed`` or ``error`` with a message that names
+it. Per (claim, mutant): caught in ``k`` of ``M`` seeds; ``misses_mutant`` when more than one seed misses
+(``k < M - 1``). Mistakes of the suite's own oracle (``oracle_mutants``) are proven by the package's tests.
 
 The record (``reports/calibration.json``, schema 1) is merged: a run replaces only the parts (``false_alarm`` or
 ``power``) of the claims it ran, so it can be built family by family.
@@ -36,13 +37,11 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import multiprocessing
 import os
 import platform
-import shlex
-import subprocess
-import sys
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -50,27 +49,26 @@ from typing import Any
 
 import numpy as np
 import scipy
-from scipy import stats
+from scipy import stats as sps
 
+from sgd_conformance import mutants
+from sgd_conformance.checks.harness import stats
 from sgd_conformance.checks.harness.claims import Claim
-from sgd_conformance.checks.harness.run import registry
+from sgd_conformance.checks.harness.run import registry, run_claim
+from sgd_conformance.reports.model import ClaimResult
 from sgd_conformance.reports.render import false_alarm_text
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]  # the checkout, when there is one
 SCHEMA = 1
 DEFAULT_LEVEL = 0.05
 #: family-wise level of the flags: each flag's test runs at FLAG_LEVEL / (number of claims calibrated)
 FLAG_LEVEL = 1e-3
 CONFIDENCE = 0.95
 QUICK = "quick"
-#: seeds per pytest session of the false-alarm run (bounds the controller's memory: results carry their figures)
-SEED_CHUNK = 10
 BLAS_ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-# read by tests/power.py (the same names there)
-SEED_VARIABLE = "SGD_CONFORMANCE_POWER_SEED"
-CLAIMS_VARIABLE = "SGD_CONFORMANCE_POWER_CLAIMS"
-LOG_VARIABLE = "SGD_CONFORMANCE_POWER_LOG"
-_PYTEST_BROKE = (2, 3, 4)  # interrupted, internal error, usage error: no data (1 = some test failed is data)
+#: the test name of a power entry measured by this module (older records name the power test that logged it)
+POWER_TEST = "run_claim"
+
 
 class CalibrationError(RuntimeError):
     """A calibration run produced no data (pytest broke, or no check matched), or its record cannot be merged."""
@@ -85,8 +83,7 @@ class Settings:
     seed_base: int = 1
     mutant_seeds: int = 20
     level: float = DEFAULT_LEVEL
-    workers: str = "auto"
-    mutant_tests: str = "catch"
+    workers: int = 0  # worker processes; 0: one per core
     false_alarm: bool = True
     power: bool = True
 
@@ -110,20 +107,20 @@ def rejected_at(result: dict[str, Any], level: float) -> bool:
 
 
 def clopper_pearson(k: int, n: int, confidence: float = CONFIDENCE) -> tuple[float, float]:
-    """Two-sided exact (Clopper-Pearson) interval for a binomial rate: ``[B(α/2; k, n-k+1), B(1-α/2; k+1, n-k)]``."""
-    ci = stats.binomtest(k, n).proportion_ci(confidence_level=confidence, method="exact")
-    return float(ci.low), float(ci.high)
+    """Two-sided exact (Clopper-Pearson) interval for a binomial rate at ``confidence``
+    (:func:`sgd_conformance.checks.harness.stats.clopper_pearson`)."""
+    return stats.clopper_pearson(k, n, 1 - confidence)
 
 
 def binomial_excess_p(k: int, n: int, level: float) -> float:
     """One-sided p-value of ``rate > level``: ``P(Bin(n, level) >= k)``."""
-    return float(stats.binomtest(k, n, level, alternative="greater").pvalue)
+    return float(sps.binomtest(k, n, level, alternative="greater").pvalue)
 
 
 def ks_anticonservative(p_values: Sequence[float]) -> tuple[float, float]:
     """``(D+, p)`` of the one-sided KS test of ``H0: P(p <= x) <= x`` (uniform or conservative p-values) against too
     many small p-values: ``D+ = sup_x (F_n(x) - x)``."""
-    test = stats.kstest(np.asarray(p_values, dtype=float), "uniform", alternative="greater")
+    test = sps.kstest(np.asarray(p_values, dtype=float), "uniform", alternative="greater")
     return float(test.statistic), float(test.pvalue)
 
 
@@ -280,68 +277,56 @@ def registered_claims() -> dict[str, Claim]:
     return registry()
 
 
-def _command_line(args: Sequence[str], env: dict[str, str], tmp: Path) -> str:
-    """The command as a shell line: environment, ``python -m pytest ...``, the temporary folder shown as ``$TMP``."""
-    words = [f"{k}={v}" for k, v in env.items()] + ["python", "-m", "pytest", *args]
-    return shlex.join(words).replace(str(tmp), "$TMP")
+def _slim(result: ClaimResult) -> dict[str, Any]:
+    """What the statistics read of a result (the figures of thousands of runs would not fit in memory)."""
+    decisions = [{"level": d["level"], "passed": d["passed"]} for d in result.decisions]
+    return {"claim": result.claim, "outcome": result.outcome, "p_value": result.p_value, "seed": result.seed,
+            "message": result.message, "decisions": decisions}
 
 
-def _pytest(args: Sequence[str], env: dict[str, str]) -> None:
-    """``python -m pytest args`` in the repository with ``env`` added; failed tests are data, a broken run is not."""
-    status = subprocess.run([sys.executable, "-m", "pytest", *args], cwd=ROOT, env={**os.environ, **env},
-                            check=False).returncode
-    if status in _PYTEST_BROKE:
-        raise CalibrationError(f"pytest {' '.join(args)} exited with status {status} (see its output above)")
+Task = tuple[str, dict[str, str], int]  # (claim id, {family: SPEC}, seed)
 
 
-def seed_chunks(first: int, count: int, size: int = SEED_CHUNK) -> list[tuple[int, int]]:
-    """``(first seed, count)`` of consecutive runs of at most ``size`` seeds covering ``first, ..., first+count-1``."""
-    return [(start, min(size, first + count - start)) for start in range(first, first + count, size)]
+def _run_task(task: Task) -> dict[str, Any]:
+    claim, impls, seed = task
+    return _slim(run_claim(claim, impls, seed=seed, profile=QUICK))
 
 
-def _slim(result: dict[str, Any]) -> dict[str, Any]:
-    """What the statistics read of a schema-1 result (the figures of thousands of runs would not fit in memory)."""
-    decisions = [{"level": d["level"], "passed": d["passed"]} for d in result.get("decisions", [])]
-    return {k: result[k] for k in ("claim", "outcome", "p_value", "seed")} | {"decisions": decisions}
+def run_tasks(tasks: Sequence[Task], workers: int) -> list[dict[str, Any]]:
+    """The slimmed results of ``tasks``, in their order, on ``workers`` processes (0: one per core; 1: here)."""
+    count = workers or os.cpu_count() or 1
+    if count == 1 or len(tasks) <= 1:
+        return [_run_task(task) for task in tasks]
+    os.environ.update(BLAS_ONE_THREAD)  # inherited by the spawned workers: one BLAS thread each
+    with ProcessPoolExecutor(max_workers=count, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return list(pool.map(_run_task, tasks, chunksize=max(1, len(tasks) // (8 * count))))
 
 
-def run_false_alarms(settings: Settings, tmp: Path) -> tuple[list[dict[str, Any]], list[str]]:
-    """The results (slimmed) of every check at every seed on the reference, and the command lines that made them:
-    one pytest session per :data:`SEED_CHUNK` seeds, each with ``--seeds``."""
-    out = tmp / "false_alarm.json"
-    results: list[dict[str, Any]] = []
-    commands = []
-    for first, count in seed_chunks(settings.seed_base, settings.seeds):
-        args = ["checks", "-p", "no:cacheprovider", "-q", "--profile", QUICK, "--seed", str(first), "--seeds",
-                str(count), "-n", settings.workers, *[w for g in settings.claims for w in ("--claims", g)],
-                "--report-json", str(out)]
-        out.unlink(missing_ok=True)
-        _pytest(args, BLAS_ONE_THREAD)
-        results += [_slim(r) for r in json.loads(out.read_text())["results"]] if out.is_file() else []
-        commands.append(_command_line(args, BLAS_ONE_THREAD, tmp))
+def run_false_alarms(settings: Settings, scope: Sequence[Claim]) -> list[dict[str, Any]]:
+    """The results (slimmed) of the check of every claim of ``scope`` at every seed, on the reference solvers."""
+    seeds = range(settings.seed_base, settings.seed_base + settings.seeds)
+    results = run_tasks([(claim.id, {}, seed) for claim in scope for seed in seeds], settings.workers)
     if not results:
         raise CalibrationError(f"no check ran (claims {list(settings.claims) or 'all'})")
-    return results, commands
+    return results
 
 
-def run_power(settings: Settings, tmp: Path) -> tuple[list[dict[str, Any]], list[str]]:
-    """The power-log lines of the must-catch tests at each mutant seed (tagged ``run``), and the command lines.
-    With ``--claims`` the power tests of other claims skip (``SGD_CONFORMANCE_POWER_CLAIMS``)."""
-    tests = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "tests").glob("test_power*.py"))
-    args = [*tests, "-p", "no:cacheprovider", "-q", "-n", settings.workers, "-k", settings.mutant_tests]
-    lines: list[dict[str, Any]] = []
-    commands = []
-    for run in mutant_runs(settings):
-        log = tmp / f"power-seed{run}"
-        log.mkdir()
-        env = {**BLAS_ONE_THREAD, SEED_VARIABLE: str(run), LOG_VARIABLE: str(log)}
-        if settings.claims:
-            env[CLAIMS_VARIABLE] = " ".join(settings.claims)
-        _pytest(args, env)
-        lines += [{**json.loads(text), "run": run} for path in sorted(log.glob("*.jsonl"))
-                  for text in path.read_text().splitlines() if text.strip()]
-        commands.append(_command_line(args, env, tmp))
-    return lines, commands
+def caught(result: dict[str, Any], bug: str) -> bool:
+    """Whether a run of the mutant ``bug`` was caught: failed or error, with a message that names it."""
+    return result["outcome"] in ("failed", "error") and result["message"].startswith(("FAILED ", "ERROR ")) \
+        and bug in result["message"]
+
+
+def run_power(settings: Settings, scope: Sequence[Claim]) -> list[dict[str, Any]]:
+    """One power line per (claim, mutant of its record, seed): ``{test, claim, bug, run, seed, outcome, caught}``."""
+    pairs = [(claim, bug) for claim in scope for bug in claim.mutants]
+    runs = mutant_runs(settings)
+    tasks = [(claim.id, {claim.family: mutants.spec(claim.family, bug)}, seed) for claim, bug in pairs
+             for seed in runs]
+    results = run_tasks(tasks, settings.workers)
+    return [{"test": POWER_TEST, "claim": claim.id, "bug": bug, "run": seed, "seed": seed,
+             "outcome": result["outcome"], "caught": caught(result, bug)}
+            for (claim, bug, seed), result in zip(((c, b, s) for c, b in pairs for s in runs), results, strict=True)]
 
 
 def mutant_runs(settings: Settings) -> list[int]:
@@ -356,23 +341,19 @@ def calibrate(settings: Settings, invocation: str, old: dict[str, Any] | None = 
     commit (a merged record's parts may come from different runs).
     """
     registered = registered_claims()
-    commands: list[str] = []
+    scope = [c for c in registered.values() if matches(c.id, settings.claims)]
+    if not scope:
+        raise CalibrationError(f"no claim matches {list(settings.claims)}")
     fa_parts = power = None
-    with tempfile.TemporaryDirectory(prefix="sgd-calibration-") as folder:
-        if settings.false_alarm:
-            results, fa_commands = run_false_alarms(settings, Path(folder))
-            fa_parts = false_alarms(results, settings.level)
-            for part in fa_parts.values():
-                part["false_alarm"].update(_provenance(invocation), profile=QUICK,
-                                           seeds={"first": settings.seed_base, "count": settings.seeds})
-            commands += fa_commands
-        if settings.power:
-            lines, power_commands = run_power(settings, Path(folder))
-            run = {**_provenance(invocation), "seeds": {"first": settings.seed_base, "count": settings.mutant_seeds}}
-            scope = [c for c in registered.values() if matches(c.id, settings.claims)]
-            power = power_parts(power_table(lines, mutant_runs(settings)), scope, run)
-            commands += power_commands
-    record = {"schema": SCHEMA, "level": settings.level, "created": now(), "commands": commands,
+    if settings.false_alarm:
+        fa_parts = false_alarms(run_false_alarms(settings, scope), settings.level)
+        for part in fa_parts.values():
+            part["false_alarm"].update(_provenance(invocation), profile=QUICK,
+                                       seeds={"first": settings.seed_base, "count": settings.seeds})
+    if settings.power:
+        run = {**_provenance(invocation), "seeds": {"first": settings.seed_base, "count": settings.mutant_seeds}}
+        power = power_parts(power_table(run_power(settings, scope), mutant_runs(settings)), scope, run)
+    record = {"schema": SCHEMA, "level": settings.level, "created": now(), "commands": [invocation],
               "calibrate": [invocation], "versions": versions(), "git_commit": git_commit(),
               "claims": claim_entries(registered, fa_parts, power)}
     return merge(old, record)

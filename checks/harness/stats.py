@@ -132,6 +132,40 @@ def two_sample_ks(what: str, first: np.ndarray, second: np.ndarray, level: float
                     details={"worst_coordinate": worst})
 
 
+def clopper_pearson(successes: int, trials: int, level: float) -> tuple[float, float]:
+    """Exact (Clopper–Pearson) two-sided interval for a binomial rate at confidence ``1 - level``:
+    ``[B(level/2; k, n-k+1), B(1-level/2; k+1, n-k)]`` with ``B(q; a, b)`` the beta quantile (0 and 1 at the edges);
+    its lower end alone is the one-sided lower limit at confidence ``1 - level/2``."""
+    lo = float(sps.beta.ppf(level / 2, successes, trials - successes + 1)) if successes else 0.0
+    hi = float(sps.beta.isf(level / 2, successes + 1, trials - successes)) if successes < trials else 1.0
+    return lo, hi
+
+
+def binomial_at_most(what: str, events: int, trials: int, bound: float, level: float, test: str) -> Decision:
+    """Exact test of ``P(event) <= bound`` from ``events`` in ``trials`` independent trials:
+    ``p = P(Bin(trials, bound) >= events)``; rejects iff the one-sided Clopper–Pearson lower limit at confidence
+    ``1 - level`` exceeds the bound. ``test`` names the trials."""
+    p = float(sps.binom.sf(events - 1, trials, bound)) if events else 1.0
+    lower = clopper_pearson(events, trials, 2 * level)[0]
+    return Decision(what=what, level=level, passed=p >= level, statistic=float(events), p_value=p,
+                    measured=events / trials, predicted=bound, interval=(lower, 1.0),
+                    test=f"{test} (one-sided Clopper–Pearson lower limit {lower:.3g} at confidence 1 - {level:.3g} "
+                         f"must not exceed the bound)")
+
+
+def mcnemar_not_worse(what: str, fail_low: np.ndarray, fail_high: np.ndarray, level: float) -> Decision:
+    """One-sided exact McNemar test that ``P(fail under the second condition) <= P(fail under the first)`` on paired
+    trials (coupled chains): among discordant pairs, ``b = #(fails only under the second) ~ Bin(b + c, 1/2)`` at the
+    boundary, so ``p = P(Bin(b + c, 1/2) >= b)``."""
+    b = int(np.sum(fail_high & ~fail_low))
+    c = int(np.sum(fail_low & ~fail_high))
+    p_value = float(sps.binom.sf(b - 1, b + c, 0.5)) if b + c else 1.0
+    return Decision(what=what, test="exact one-sided McNemar test on coupled chains", level=level,
+                    passed=bool(p_value >= level), statistic=float(b), p_value=p_value,
+                    measured=float(fail_high.mean()), predicted=float(fail_low.mean()),
+                    details={"only_larger": b, "only_smaller": c})
+
+
 @dataclass(frozen=True)
 class LinearFit:
     """Generalised least-squares fit ``y = X beta``: coefficients, their covariance, residual chi-square."""
