@@ -22,7 +22,7 @@ from sgd_conformance.checks.harness.impl import ContractError, Guard, Implementa
 from sgd_conformance.reports.model import ClaimResult
 
 #: the folders of ``sgd_conformance.checks`` that hold no claims
-_NOT_CHECKS = {"harness", "cli"}
+_NOT_CHECKS = {"harness", "cli", "oracles"}
 
 
 def check_modules() -> list[str]:
