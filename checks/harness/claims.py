@@ -162,7 +162,7 @@ class ClaimRun:
     def noise(self, *labels: object) -> Any:
         """The stream handed to an ``sgld`` implementation: on the backend for the reference solver, a NumPy
         ``Generator`` for user code (the contract's NumPy form)."""
-        return self.stream(*labels, on_backend=self.impl.impl.kind == "reference")
+        return self.stream(*labels, on_backend=self.impl.impl.form.on_backend)
 
     def figure(self, figure: Figure) -> None:
         """Attach evidence to the report; call before :meth:`verdict` so failures show it too."""

@@ -48,12 +48,37 @@ class ContractError(Exception):
 
 
 @dataclass(frozen=True)
+class Form:
+    """How the suite calls an implementation: the SPEC form it was given in, as declared properties.
+
+    ``arrays`` is the array kind it takes: ``backend`` (any array-API namespace, so it runs on the suite's backend),
+    ``numpy`` (NumPy arrays: the suite copies to and from the host when the backend is not NumPy) or ``torch``;
+    ``optimizer`` says that the target is an optimizer factory (``fn(params, lr=..., [temperature=...])``) rather
+    than a step function.
+    """
+
+    name: str
+    arrays: str
+    optimizer: bool = False
+
+    @property
+    def on_backend(self) -> bool:
+        """Whether it takes the backend's arrays (and generators) as they are."""
+        return self.arrays == "backend"
+
+
+REFERENCE_FORM = Form("reference", arrays="backend")
+NUMPY_FORM = Form("numpy", arrays="numpy")
+TORCH_FORM = Form("torch", arrays="torch", optimizer=True)
+
+
+@dataclass(frozen=True)
 class Implementation:
-    """A resolved implementation: ``kind`` is ``reference``, ``numpy`` or ``torch``."""
+    """A resolved implementation: its family, the SPEC it came from, its :class:`Form` and the callable."""
 
     family: str
     spec: str
-    kind: str
+    form: Form
     target: Callable[..., Any]
 
     @property
@@ -63,7 +88,7 @@ class Implementation:
 
 def reference(family: str) -> Implementation:
     """The suite's own solver for ``family``."""
-    return Implementation(family, "reference", "reference", REFERENCE[family])
+    return Implementation(family, "reference", REFERENCE_FORM, REFERENCE[family])
 
 
 def parse_option(option: str) -> tuple[str, str]:
@@ -91,12 +116,12 @@ def resolve(family: str, spec: str) -> Implementation:
                              "(pip install 'sgd-conformance[torch]')") from None
         module = (_import_file(module_name, family, spec) if module_name.endswith(".py")
                   else _import_module(module_name, family, spec))
-        return Implementation(family, spec, "torch", _attribute(module, attr, family, spec))
+        return Implementation(family, spec, TORCH_FORM, _attribute(module, attr, family, spec))
     target, sep, attr = spec.rpartition(":")
     if not sep or not target or not attr:
         raise UsageError(f"--impl {family}={spec}: expected MODULE:ATTR or path/to/file.py:ATTR")
     module = _import_file(target, family, spec) if target.endswith(".py") else _import_module(target, family, spec)
-    return Implementation(family, spec, "numpy", _attribute(module, attr, family, spec))
+    return Implementation(family, spec, NUMPY_FORM, _attribute(module, attr, family, spec))
 
 
 def _import_module(name: str, family: str, spec: str) -> ModuleType:
@@ -213,8 +238,8 @@ class Guard:
                                 f"{tuple(like.shape)} at step {self.calls}; expected (chains, d) = {tuple(like.shape)}")
         if str(result.dtype) != "float64":
             raise ContractError(f"{name} returned dtype {result.dtype} at step {self.calls}; expected float64")
-        if finite:
-            bad = ~np.isfinite(to_numpy(result))
+        if finite and not bool(namespace(result).all(namespace(result).isfinite(result))):
+            bad = ~np.isfinite(to_numpy(result))  # only on a breach: the host copy names the chains
             if bad.any():
                 rows = np.flatnonzero(bad.any(axis=-1))
                 raise ContractError(f"{name} returned NaN/inf in {rows.size} of {result.shape[0]} chains at step "
@@ -248,10 +273,10 @@ class Runner:
 
     def step(self, theta: Any, grad: Any) -> Any:
         """One ``sgd`` or ``sgld`` step on a batch of chains ``theta`` with gradients ``grad``."""
-        if self.impl.kind == "torch":
+        if self.impl.form.optimizer:
             return self._torch_step(theta, grad)
         xp = namespace(theta)
-        host = self.impl.kind != "reference" and not is_numpy(xp)
+        host = not self.impl.form.on_backend and not is_numpy(xp)
         th, gr = (to_numpy(theta), to_numpy(grad)) if host else (theta, grad)
         extra: tuple[Any, ...] = (self.lr,) if self.impl.family == "sgd" else (self.lr, self.temperature, self.rng)
         out = self.guard.call(self.impl.target, (th, gr, *extra), {}, result_like=th, inputs={"theta": th, "grad": gr},
@@ -262,7 +287,7 @@ class Runner:
                  diffusion: Callable[[Any, float], Any], dW: Any) -> Any:
         """One ``sde`` step over [t, t + dt] with the suite's Brownian increment ``dW``."""
         xp = namespace(x)
-        host = self.impl.kind != "reference" and not is_numpy(xp)
+        host = not self.impl.form.on_backend and not is_numpy(xp)
         if host:
             x, dW = to_numpy(x), to_numpy(dW)
             drift, diffusion = _host_function(drift, xp), _host_function(diffusion, xp)
@@ -311,4 +336,4 @@ def noise_generator(guard: Guard, xp: ModuleType, seed: int, *labels: object) ->
     a NumPy ``Generator`` for user code (the contract's NumPy form)."""
     from sgd_conformance.solvers.rng import generator
 
-    return generator(seed, *labels, xp=xp if guard.impl.kind == "reference" else None)
+    return generator(seed, *labels, xp=xp if guard.impl.form.on_backend else None)
