@@ -118,6 +118,29 @@ def write_json(report: Report, path: str | Path) -> None:
     path.write_text(json.dumps(report.to_json(), indent=2, default=_json_default) + "\n")
 
 
+def read_json(path: str | Path) -> Report:
+    """The report whose JSON twin :func:`write_json` wrote to ``path`` (non-finite numbers restored)."""
+    data = _restore(json.loads(Path(path).read_text()))
+    if data.get("schema") != SCHEMA:
+        raise ValueError(f"{path}: schema {data.get('schema')!r}, expected {SCHEMA}")
+    fields = {k: v for k, v in data.items() if k not in ("schema", "counts")}
+    return Report(**{**fields, "results": [ClaimResult.from_dict(r) for r in data["results"]]})
+
+
+_NON_FINITE = {"inf": math.inf, "-inf": -math.inf, "nan": math.nan}
+
+
+def _restore(obj: Any) -> Any:
+    """Inverse of :func:`_finite`."""
+    if isinstance(obj, str) and obj in _NON_FINITE:
+        return _NON_FINITE[obj]
+    if isinstance(obj, dict):
+        return {k: _restore(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_restore(v) for v in obj]
+    return obj
+
+
 def read_calibration(path: str | Path = CALIBRATION) -> dict[str, Any] | None:
     """The calibration record at ``path``, or None when there is none."""
     path = Path(path)

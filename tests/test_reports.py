@@ -188,3 +188,19 @@ def test_trust_is_part_of_the_json_twin_and_read_from_the_record_file(tmp_path: 
     path.write_text(json.dumps(trust_record()))
     assert read_calibration(path) == trust_record()
     assert false_alarm_text(None) == "not measured"
+
+
+def test_the_command_line_renders_a_report_from_its_json_twin(tmp_path: Path, capsys: pytest.CaptureFixture[str]) \
+        -> None:
+    """``sgd-conformance report results.json`` redraws the page from the JSON alone (non-finite numbers included)."""
+    from sgd_conformance.cli import main
+    from sgd_conformance.reports.model import read_json, write_json
+
+    report = synthetic_report()
+    report.results[0].statistic = float("inf")
+    write_json(report, tmp_path / "results.json")
+    assert read_json(tmp_path / "results.json").results[0].statistic == float("inf")
+    assert main(["report", str(tmp_path / "results.json")]) == 0
+    page = (tmp_path / "index.html").read_text()
+    assert all(r.claim in page for r in report.results) and "index.html" in capsys.readouterr().out
+    assert main(["report", str(tmp_path / "missing.json")]) == 2

@@ -1,11 +1,14 @@
 """The ``sgd-conformance`` command line (also ``python -m sgd_conformance``).
 
+    sgd-conformance report RESULTS_JSON [--html PATH]
     sgd-conformance calibrate [--claims GLOB ...] [--seeds 100] [--seed-base 1] [--mutant-seeds 20]
                               [--level 0.05] [-n/--workers N] [--skip-false-alarm] [--skip-power]
                               [--out calibration.json]
 
-``calibrate`` measures every check's false-alarm rate on the reference and its power on every registered mutant
-(:mod:`checks.calibration`), merges the figures into the record, prints a summary and exits 1 if a claim is flagged.
+``report`` renders the self-contained HTML report from a results JSON (``--sgdc-report-json``). ``calibrate``
+measures every check's false-alarm rate on the reference and its power on the mutants its record names
+(:mod:`sgd_conformance.checks.harness.calibration`), merges the figures into the record, prints a summary and exits 1
+if a claim is flagged.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import argparse
 import shlex
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from sgd_conformance.checks.harness import calibration
 from sgd_conformance.reports.model import read_calibration
@@ -24,6 +28,9 @@ def parser() -> argparse.ArgumentParser:
     commands = main.add_subparsers(dest="command", required=True)
     cal = commands.add_parser("calibrate", help="measure false-alarm rates and power; write the calibration record.",
                               description=calibration.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    rep = commands.add_parser("report", help="render the HTML report of a results JSON.")
+    rep.add_argument("results", help="a results JSON written by --sgdc-report-json (schema 1).")
+    rep.add_argument("--html", default=None, help="where to write the page (default: index.html beside the JSON).")
     defaults = calibration.Settings()
     cal.add_argument("--claims", action="append", default=[], metavar="GLOB",
                      help="calibrate only the claims whose id matches GLOB (fnmatch); may be given several times.")
@@ -71,6 +78,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command of ``argv``; the exit status: 0, 1 if a calibrated claim is flagged, 2 on a usage error."""
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parser().parse_args(argv)
+    if args.command == "report":
+        return _report(args.results, args.html)
     if args.skip_false_alarm and args.skip_power:
         parser().error("--skip-false-alarm and --skip-power leave nothing to measure")
     settings = calibration.Settings(
@@ -88,3 +97,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(calibration.summary(record, claims))
     print(f"record: {args.out}")
     return 1 if any(record["claims"][c]["flags"] for c in claims) else 0
+
+
+def _report(results: str, html: str | None) -> int:
+    from sgd_conformance.reports.model import read_json
+    from sgd_conformance.reports.render import write_html
+
+    try:
+        report = read_json(results)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        print(f"report: cannot read {results}: {exc}", file=sys.stderr)
+        return 2
+    out = Path(html) if html else Path(results).with_name("index.html")
+    write_html(report, out)
+    print(f"report: {out}")
+    return 0
