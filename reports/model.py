@@ -63,6 +63,8 @@ class ClaimResult:
     source: str = ""
     seed_wording: str = ""
     power: str = ""
+    mutants: list[str] = field(default_factory=list)
+    oracle_mutants: list[str] = field(default_factory=list)
     nodeid: str = ""
     seed: int | None = None
     profile: str = ""

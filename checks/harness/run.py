@@ -152,6 +152,7 @@ def _result(run: ClaimRun, outcome: str, message: str, duration_s: float) -> Cla
         statistic=head.statistic if head else None, p_value=run.claim_p_value(),
         measured=head.measured if head else None, predicted=head.predicted if head else None,
         budget=run.budget, statement=spec.statement, hypotheses=spec.hypotheses, source=spec.source,
-        seed_wording=spec.seed_wording, power=spec.power, nodeid=run.nodeid, seed=run.seed, profile=run.profile,
+        seed_wording=spec.seed_wording, power=spec.power, mutants=list(spec.mutants),
+        oracle_mutants=list(spec.oracle_mutants), nodeid=run.nodeid, seed=run.seed, profile=run.profile,
         backend=run.backend, duration_s=round(duration_s, 3), decisions=[asdict(d) for d in run.decisions],
         figures=list(run.figures))
