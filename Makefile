@@ -1,8 +1,8 @@
 # Two set-up-free commands (each bootstraps .venv from pyproject.toml):
 #   make verify   the whole suite on the reference solvers at --profile standard, writing reports/latest/
 #   make test     the package's tests and the suite at --profile quick; non-zero exit on any failure
-#   make calibrate  each check's measured false-alarm rate and power on its mutants -> reports/calibration.json
-#                   (long: 100 seeds x every check, 20 seeds x every power test; CALIBRATE_ARGS="--claims 'sgld.*'")
+#   make calibrate  each check's measured false-alarm rate and power on its record's mutants -> reports/calibration.json
+#                   (long with the defaults of sgd-conformance calibrate; CALIBRATE_ARGS="--claims 'sgld.*'")
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
