@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from sgd_conformance.solvers import lsq_sde, mfld, rng, sde, sgld, two_layer
+from sgd_conformance.solvers import lsq_sde, mfld_particles, rng, sde, sgld, two_layer
 from sgd_conformance.solvers._xp import asarray
 from sgd_conformance.solvers.problems import Quadratic
 from sgd_conformance.theory import losses, numeric
@@ -147,12 +147,12 @@ MF_PARTICLES, MF_STEPS = 1_000, 20
 
 def _mfld(xp: ModuleType, chains: int) -> Callable[[], Any]:
     generator = _generator(xp, "mfld")
-    problem = mfld.gaussian_case()
+    problem = mfld_particles.gaussian_case()
     particles0 = generator.standard_normal(size=(chains // MF_PARTICLES, MF_PARTICLES, problem.d))
-    step = mfld.langevin_step(temperature=0.5, lr=0.01, rng=generator)
+    step = mfld_particles.langevin_step(temperature=0.5, lr=0.01, rng=generator)
 
     def run() -> Any:
-        return mfld.evolve(problem, particles0, MF_STEPS, step)
+        return mfld_particles.evolve(problem, particles0, MF_STEPS, step)
 
     return run
 

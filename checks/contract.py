@@ -2,8 +2,8 @@
 
 These are the suite's own requirements (README, "Validate your implementation"), not claims of the theory; a
 breach found here would otherwise surface, less clearly, inside a deep check. Shapes include ``chains = 1`` and
-``d = 1``; the guard (:mod:`checks.impl`) turns a wrong shape or dtype, NaN, a mutated input or an exception into
-an error naming what the implementation did.
+``d = 1``; the guard (:mod:`sgd_conformance.checks.harness.impl`) turns a wrong shape or dtype, NaN, a mutated input
+or an exception into an error naming what the implementation did.
 """
 
 from __future__ import annotations
@@ -14,17 +14,17 @@ import numpy as np
 
 from sgd_conformance.checks.harness import stats
 from sgd_conformance.checks.harness.claims import ClaimRun, claim
-from sgd_conformance.checks.harness.impl import Guard, Runner, noise_generator
+from sgd_conformance.checks.harness.impl import Runner
 from sgd_conformance.solvers._xp import asarray, to_numpy
-from sgd_conformance.solvers.rng import generator
 
 SHAPES = ((1, 1), (1, 3), (5, 1), (4, 2))
 LR = 0.1
 
 
-def _inputs(seed: int, claim_id: str, chains: int, d: int, xp: Any) -> tuple[Any, Any]:
-    rng = generator(seed, claim_id, "inputs", chains, d)
-    return asarray(rng.standard_normal((chains, d)), xp), asarray(rng.standard_normal((chains, d)), xp)
+def _inputs(run: ClaimRun, chains: int, d: int) -> tuple[Any, Any]:
+    """Standard normal ``(theta, grad)`` (or ``(x, unused)``) of shape ``(chains, d)`` on the run's backend."""
+    rng = run.stream("inputs", chains, d, on_backend=False)
+    return asarray(rng.standard_normal((chains, d)), run.xp), asarray(rng.standard_normal((chains, d)), run.xp)
 
 
 @claim(
@@ -36,15 +36,16 @@ def _inputs(seed: int, claim_id: str, chains: int, d: int, xp: Any) -> tuple[Any
     source="the suite's contract (README: Validate your own implementation)",
     mutants=("gd_hidden_momentum", "mutates_input"),
 )
-def test_sgd_implementation_honours_the_contract(impl: Guard, seed: int, xp: Any, claim: ClaimRun) -> None:
+def sgd_implementation_honours_the_contract(run: ClaimRun) -> None:
+    """One step twice on the same inputs, at every shape: bitwise the same result."""
     decisions = []
     for chains, d in SHAPES:
-        theta, grad = _inputs(seed, claim.claim.id, chains, d, xp)
-        first = to_numpy(Runner(impl, lr=LR).step(theta, grad))
-        second = to_numpy(Runner(impl, lr=LR).step(theta, grad))
+        theta, grad = _inputs(run, chains, d)
+        first = to_numpy(Runner(run.impl, lr=LR).step(theta, grad))
+        second = to_numpy(Runner(run.impl, lr=LR).step(theta, grad))
         decisions.append(stats.identity(f"the same call twice gives the same result ((chains, d) = ({chains}, {d}))",
                                         second, first, rtol=0.0, test="bitwise repeat of one step"))
-    claim.verdict(*decisions)
+    run.verdict(*decisions)
 
 
 @claim(
@@ -54,19 +55,20 @@ def test_sgd_implementation_honours_the_contract(impl: Guard, seed: int, xp: Any
               "(the same seed gives the same result, another seed another result), and at temperature 0 is the "
               "gradient step theta - lr grad.",
     hypotheses=f"shapes (chains, d) in {list(SHAPES)}; lr = {LR}; temperature 0.5 and 0.",
-    source="the suite's contract (README: Validate your own implementation); seed 002 (T = 0 gives GD)",
+    source="the suite's contract (README: Validate your own implementation); at temperature 0 the SGLD step is the "
+           "gradient step (Welling & Teh, ICML 2011)",
     mutants=("sgld_global_rng", "sgld_in_place"),
 )
-def test_sgld_implementation_honours_the_contract(impl: Guard, seed: int, xp: Any, claim: ClaimRun) -> None:
+def sgld_implementation_honours_the_contract(run: ClaimRun) -> None:
+    """Same rng seed, same step; another seed, another step; temperature 0, the gradient step."""
     decisions = []
-    cid = claim.claim.id
     for chains, d in SHAPES:
-        theta, grad = _inputs(seed, cid, chains, d, xp)
+        theta, grad = _inputs(run, chains, d)
         shape = f"(chains, d) = ({chains}, {d})"
 
         first, again, other, cold = (
-            to_numpy(Runner(impl, lr=LR, temperature=temperature,
-                            rng=noise_generator(impl, xp, seed, cid, shape, stream)).step(theta, grad))
+            to_numpy(Runner(run.impl, lr=LR, temperature=temperature,
+                            rng=run.noise(shape, stream)).step(theta, grad))
             for stream, temperature in (("a", 0.5), ("a", 0.5), ("b", 0.5), ("a", 0.0)))
         decisions.append(stats.identity(f"same rng seed, same result ({shape})", again, first, rtol=0.0,
                                         test="bitwise repeat with an identically seeded generator"))
@@ -77,7 +79,7 @@ def test_sgld_implementation_honours_the_contract(impl: Guard, seed: int, xp: An
         decisions.append(stats.identity(f"temperature 0 gives theta - lr grad ({shape})", cold,
                                         gradient_step, rtol=1e-12, atol=1e-12,
                                         test="degenerate limit T = 0, rtol 1e-12"))
-    claim.verdict(*decisions)
+    run.verdict(*decisions)
 
 
 @claim(
@@ -90,7 +92,8 @@ def test_sgld_implementation_honours_the_contract(impl: Guard, seed: int, xp: An
     source="the suite's contract (README: Validate your own implementation)",
     mutants=("em_in_place", "ignores_increments"),
 )
-def test_sde_implementation_honours_the_contract(impl: Guard, seed: int, xp: Any, claim: ClaimRun) -> None:
+def sde_implementation_honours_the_contract(run: ClaimRun) -> None:
+    """One step twice on the same inputs (bitwise the same), and once on another increment (a different result)."""
     decisions = []
     dt = 0.01
 
@@ -99,16 +102,16 @@ def test_sde_implementation_honours_the_contract(impl: Guard, seed: int, xp: Any
 
     for chains, d in SHAPES:
         m = d + 1
-        x, _ = _inputs(seed, claim.claim.id, chains, d, xp)
-        rng = generator(seed, claim.claim.id, "dW", chains, d)
-        dW, other_dW = (asarray(rng.standard_normal((chains, m)) * np.sqrt(dt), xp) for _ in range(2))
-        ones = asarray(np.ones((1, 1, m)), xp)
+        x, _ = _inputs(run, chains, d)
+        rng = run.stream("dW", chains, d, on_backend=False)
+        dW, other_dW = (asarray(rng.standard_normal((chains, m)) * np.sqrt(dt), run.xp) for _ in range(2))
+        ones = asarray(np.ones((1, 1, m)), run.xp)
 
         def diffusion(state: Any, t: float, ones: Any = ones) -> Any:
             return 0.3 * (1.0 + state[:, :, None]) * ones
 
         shape = f"(chains, d, m) = ({chains}, {d}, {m})"
-        step = Runner(impl).sde_step
+        step = Runner(run.impl).sde_step
         first, again = (to_numpy(step(x, 0.0, dt, drift, diffusion, dW)) for _ in range(2))
         other = to_numpy(step(x, 0.0, dt, drift, diffusion, other_dW))
         decisions.append(stats.identity(f"the same call twice gives the same result ({shape})", again, first,
@@ -116,4 +119,4 @@ def test_sde_implementation_honours_the_contract(impl: Guard, seed: int, xp: Any
         decisions.append(stats.agreement(f"another Brownian increment changes the result ({shape})",
                                          bool(np.any(other != first)), True,
                                          test="the scheme must be driven by the dW supplied by the suite"))
-    claim.verdict(*decisions)
+    run.verdict(*decisions)

@@ -1,5 +1,5 @@
-r"""Claims on SGD for noisy least squares (family ``sgd``; seed 001, arXiv 2407.02322): a fixed step leaves an
-O(gamma) mean-square floor, Polyak averaging and decaying steps remove it.
+r"""Claims on SGD for noisy least squares (family ``sgd``; Schertzer & Pillaud-Vivien, JMLR 2026, §4.2.3, arXiv
+2407.02322): a fixed step leaves an O(gamma) mean-square floor, Polyak averaging and decaying steps remove it.
 
 Problem: :math:`L(\theta) = \frac1{2n}\|X\theta - y\|^2`, X of size n x d with Ker X = {0} and y not in range X,
 :math:`\theta_{LS} = X^+y`, residuals :math:`r^* = X\theta_{LS} - y \ne 0`, :math:`H = X^\top X/n`. Single-sample SGD
@@ -15,7 +15,8 @@ Derivation of the exact oracles (:math:`\delta = \theta - \theta_{LS}`). Because
           E\Sigma = C_0 + T(M) - HMH + \tfrac2n\textstyle\sum_i r^*_i(x_i^\top m)x_ix_i^\top,
 
 :math:`C_0 = \frac1n\sum_i r_i^{*2}x_ix_i^\top`, :math:`T(M) = \frac1n\sum_i(x_i^\top Mx_i)x_ix_i^\top`
-(CLAIMS-DETAIL §5 4.3, §9.3). On :math:`z = (1, m, \mathrm{vec}M)` this is exactly one Euler–Maruyama step of the
+(the bracket of ``lsq-sde.second-moment-ode``). On :math:`z = (1, m, \mathrm{vec}M)` this is exactly one
+Euler–Maruyama step of the
 training-loss SDE's moment model with h = gamma and the model's gamma = gamma
 (:meth:`theory.moment_equations.LinearMomentModel.euler_maruyama_map`), a polynomial
 :math:`P(\gamma) = P_0 + \gamma P_1 + \gamma^2P_2`; the check first proves it by enumerating the n samples.
@@ -45,8 +46,8 @@ Every Monte Carlo comparison is against the exact value of the very quantity est
 of the exact :math:`\mathrm{tr}M_k`), over independent chains (i.i.d. draws, CLT). Hypothesis for the CLT:
 :math:`\gamma\max_i\|x_i\|^2 < 2` makes :math:`\|I - \gamma x_ix_i^\top\| \le 1` with strict contraction on average
 (Ker X = {0}): :math:`\max_{|u|=1}E\|(I - \gamma xx^\top)u\|^p \le \max_{|u|=1}E\|(I - \gamma xx^\top)u\|^2 < 1`
-for p >= 2, so by Minkowski the stationary law has all moments (the d-dimensional form of CLAIMS-DETAIL 4.8), in
-particular the 4th; at any finite k the iterates are even bounded.
+for p >= 2, so by Minkowski the stationary law has all moments (the d-dimensional form of the Kesten condition of
+``lsq-sde.sde-vs-sgd-tail-mismatch``), in particular the 4th; at any finite k the iterates are even bounded.
 The slopes are GLS fits of log estimates from which the exact finite-gamma / finite-k factor
 (exact value / asymptotic law) has been divided out, so their predicted values (1, -1, -q) are exact.
 """
@@ -59,21 +60,23 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
-from scipy.linalg import solve_continuous_lyapunov
 
 from sgd_conformance.checks.harness import stats
 from sgd_conformance.checks.harness.claims import ClaimRun, claim
-from sgd_conformance.checks.harness.impl import Guard, Runner
+from sgd_conformance.checks.harness.impl import Runner
+from sgd_conformance.checks.oracles.lsq_sde_sgd import (
+    FEATURES,
+    LARGEST_SQUARED_NORM,
+    TARGETS,
+    SgdMoments,
+    enumerated_step,
+    polyak_exact,
+    polyak_stationary,
+)
 from sgd_conformance.reports.model import Figure, Series
 from sgd_conformance.solvers import minibatch
 from sgd_conformance.solvers._xp import asarray, to_numpy
-from sgd_conformance.solvers.rng import generator
-from sgd_conformance.theory.moment_equations import LinearMomentModel, training_moment_model
 
-FEATURES = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [1.0, -1.0], [2.0, 0.5], [-0.5, 1.0], [1.5, -1.0],
-                     [0.5, 1.5]])
-TARGETS = np.array([1.0, -1.0, 0.5, 2.0, 1.0, 0.0, -0.5, 1.0])
-LARGEST_SQUARED_NORM = float(np.max(np.sum(FEATURES**2, axis=1)))  # 4.25: gamma < 2/4.25 keeps all moments finite
 GAMMAS = (0.025, 0.05, 0.1, 0.2)
 WINDOW_GAMMA_STEPS = 25.0  # per-chain time average over 25/gamma steps after burn-in
 BURN_IN_TOLERANCE = 1e-6  # burn-in: exact moments within 1e-6 (relative) of the fixed point
@@ -83,128 +86,25 @@ DECAY = {"gamma0": 1.0, "k0": 10, "q": 2.0 / 3.0}
 DECAY_WINDOWS = [(2**j, 2 ** (j + 1)) for j in range(6, 11)]  # iterates k in [2^j, 2^(j+1)), up to 2047
 
 
-@dataclasses.dataclass(frozen=True)
-class SgdMoments:
-    r"""Exact moments :math:`z = (1, m, \mathrm{vec}M)` of :math:`\delta = \theta - \theta_{LS}` for single-sample
-    SGD on (``FEATURES``, ``TARGETS``): one step is :math:`z \mapsto P(\gamma)z`,
-    :math:`P(\gamma) = P_0 + \gamma P_1 + \gamma^2P_2`, the Euler–Maruyama map with h = gamma of the training-loss
-    moment model whose gamma is gamma (noise gamma * h = gamma^2), read off at gamma = 0, 1/2, 1 (exact: A = I -
-    gamma H is linear and the noise quadratic in gamma)."""
-
-    model: LinearMomentModel
-    centre: np.ndarray
-    coefficients: tuple[np.ndarray, np.ndarray, np.ndarray]
-
-    @classmethod
-    def of_problem(cls) -> SgdMoments:
-        centre = np.linalg.lstsq(FEATURES, TARGETS, rcond=None)[0]
-        model = training_moment_model(FEATURES, TARGETS, 1.0, centre)
-        p0, half, one = (dataclasses.replace(model, gamma=g).euler_maruyama_map(g) for g in (0.0, 0.5, 1.0))
-        p2 = 2.0 * (one - 2.0 * half + p0)
-        return cls(model, centre, (p0, one - p0 - p2, p2))
-
-    @property
-    def d(self) -> int:
-        return self.model.d
-
-    @property
-    def curvature(self) -> np.ndarray:
-        return self.model.drift_matrix
-
-    def step_map(self, gamma: float) -> np.ndarray:
-        p0, p1, p2 = self.coefficients
-        return p0 + gamma * p1 + gamma**2 * p2
-
-    def start(self, theta0: np.ndarray) -> np.ndarray:
-        delta = theta0 - self.centre
-        return np.concatenate([[1.0], delta, np.outer(delta, delta).reshape(-1)])
-
-    def path(self, z0: np.ndarray, steps: Sequence[float]) -> np.ndarray:
-        """z_0 .. z_K for the step sizes ``steps`` (length K): the product of the per-step maps, (K + 1, size)."""
-        p0, p1, p2 = self.coefficients
-        out = np.empty((len(steps) + 1, z0.size))
-        out[0] = z = z0
-        for k, g in enumerate(steps):
-            z = p0 @ z + g * (p1 @ z) + g * g * (p2 @ z)
-            out[k + 1] = z
-        return out
-
-    def second(self, z: np.ndarray) -> np.ndarray:
-        """M from moment vectors (..., size) -> (..., d, d)."""
-        return z[..., 1 + self.d:].reshape(*z.shape[:-1], self.d, self.d)
-
-    def trace(self, z: np.ndarray) -> np.ndarray:
-        """E|delta|^2 = tr M from moment vectors."""
-        return np.trace(self.second(z), axis1=-2, axis2=-1)
-
-    def fixed_point(self, gamma: float) -> np.ndarray:
-        """The stationary z = P(gamma) z (first entry 1)."""
-        p = self.step_map(gamma)
-        return np.concatenate([[1.0], np.linalg.solve(np.eye(p.shape[0] - 1) - p[1:, 1:], p[1:, 0])])
-
-    def small_step_limit(self) -> np.ndarray:
-        r""":math:`M_0 = \lim M_\infty(\gamma)/\gamma`: :math:`HM_0 + M_0H = C_0`,
-        :math:`C_0 = E\Sigma(\theta_{LS})` (the model's constant covariance term)."""
-        return solve_continuous_lyapunov(self.curvature, self.model.covariance.constant)
-
-    def polyak_constant(self, gamma: float) -> tuple[float, float]:
-        r""":math:`\lim_k kE|\bar\delta_k|^2 = \mathrm{tr}((2(\gamma H)^{-1} - I)M_\infty)` and the same number as
-        :math:`\mathrm{tr}(H^{-1}E_\infty[\Sigma]H^{-1})` (equal by the fixed-point equation)."""
-        m_inf = self.second(self.fixed_point(gamma))
-        inverse = np.linalg.inv(self.curvature)
-        geometric = float(np.trace((2 * inverse / gamma - np.eye(self.d)) @ m_inf))
-        noise = self.model.covariance.expectation(np.zeros(self.d), m_inf)
-        return geometric, float(np.trace(inverse @ noise @ inverse))
-
-
-def enumerated_step(delta: np.ndarray, gamma: float, centre: np.ndarray) -> np.ndarray:
-    """(E delta', vec E delta' delta'') for delta' = delta - gamma g_i(theta_LS + delta), by enumerating i."""
-    residuals = FEATURES @ (centre + delta) - TARGETS
-    after = delta[None, :] - gamma * residuals[:, None] * FEATURES
-    return np.concatenate([after.mean(axis=0), (after.T @ after).reshape(-1) / FEATURES.shape[0]])
-
-
-def polyak_exact(seconds: np.ndarray, a_matrix: np.ndarray, ks: np.ndarray) -> np.ndarray:
-    r""":math:`E|\bar\delta_k|^2` of the average of :math:`\delta_1..\delta_k` with exact :math:`M_j` (W, d, d) and
-    :math:`E[\delta_j \mid \delta_i] = A^{j-i}\delta_i`: :math:`k^{-2}[\sum_j\mathrm{tr}M_j + 2\sum_j\mathrm{tr}U_j]`,
-    :math:`U_j = \sum_{i<j}A^{j-i}M_i = A(U_{j-1} + M_{j-1})`."""
-    sums, total, u = np.empty(seconds.shape[0]), 0.0, np.zeros_like(seconds[0])
-    for j in range(seconds.shape[0]):
-        if j:
-            u = a_matrix @ (u + seconds[j - 1])
-        total += float(np.trace(seconds[j])) + 2.0 * float(np.trace(u))
-        sums[j] = total
-    return sums[ks - 1] / ks.astype(float) ** 2
-
-
-def polyak_stationary(second: np.ndarray, curvature: np.ndarray, gamma: float, ks: np.ndarray) -> np.ndarray:
-    r""":math:`k^{-2}[k\,\mathrm{tr}M + 2\sum_{m=1}^{k-1}(k - m)\mathrm{tr}(A^mM)]` on the eigenbasis of H
-    (:math:`a = 1 - \gamma h`): :math:`\sum_{m=1}^{k-1}(k-m)a^m = a[(k-1) - a(1 - a^{k-1})/(1-a)]/(1-a)`."""
-    values, vectors = np.linalg.eigh(curvature)
-    weights = np.diag(vectors.T @ second @ vectors)
-    a, k = 1.0 - gamma * values, ks.astype(float)
-    series = a * ((k[:, None] - 1) - a * (1 - a ** (k[:, None] - 1)) / (1 - a)) / (1 - a)
-    return (k * weights.sum() + 2.0 * (series @ weights)) / k**2
-
-
 @dataclasses.dataclass
 class Chains:
-    """Independent SGD chains from theta_0 = 0 through the implementation; the suite draws one sample per chain and
-    step (uniform, with replacement) from its own stream."""
+    """Independent SGD chains from theta_0 = 0 through the implementation of ``claim_run``; the suite draws one
+    sample per chain and step (uniform, with replacement) from its own stream."""
 
-    impl: Guard
+    claim_run: ClaimRun
     chains: int
-    seed: int
-    claim_id: str
-    xp: Any
+
+    @property
+    def xp(self) -> Any:
+        return self.claim_run.xp
 
     def run(self, label: object, steps: Sequence[float], observe: Callable[[int, Any], None]) -> None:
         """theta_k for the step sizes ``steps`` (runner.lr reassigned before each step); observe(k, delta_k)."""
         xp, n = self.xp, FEATURES.shape[0]
         features, targets = asarray(FEATURES, xp), asarray(TARGETS, xp)
         centre = asarray(np.linalg.lstsq(FEATURES, TARGETS, rcond=None)[0], xp)
-        index_rng = generator(self.seed, self.claim_id, label)
-        runner = Runner(self.impl, lr=float(steps[0]), context=f"gamma max|x_i|^2 <= "
+        index_rng = self.claim_run.stream(label, on_backend=False)
+        runner = Runner(self.claim_run.impl, lr=float(steps[0]), context=f"gamma max|x_i|^2 <= "
                         f"{max(steps) * LARGEST_SQUARED_NORM:.3g} < 2: SGD is stable")
         theta = asarray(np.zeros((self.chains, FEATURES.shape[1])), xp)
         for k, step in enumerate(steps, start=1):
@@ -252,7 +152,7 @@ def _time_averages(chains: Chains, gamma: float, burn: int, window: int,
 
 
 def _fixed_steps(chains: Chains, moments: SgdMoments, level: float,
-                 claim: ClaimRun) -> tuple[list[stats.Decision], np.ndarray, int, np.ndarray]:
+                 run: ClaimRun) -> tuple[list[stats.Decision], np.ndarray, int, np.ndarray]:
     """Fixed steps: per-gamma time averages after burn-in vs the exact windowed tr M_k, and the slope 1. Returns the
     decisions, and from the gamma = POLYAK_GAMMA chains the per-chain |running average|^2 at POLYAK_KS, the burn-in
     and the exact M of the averaged iterates."""
@@ -282,7 +182,7 @@ def _fixed_steps(chains: Chains, moments: SgdMoments, level: float,
         "slope of log E|theta - theta_LS|^2 on log gamma (exact finite-gamma factor tr M / (gamma tr M_0) removed)",
         est, np.diag(se**2), np.array(exact) / (gammas * trace0), np.log(gammas), 1.0, level,
         test=f"GLS over gamma in {list(GAMMAS)}, delta-method variances, normal interval")
-    claim.figure(Figure(
+    run.figure(Figure(
         title="Fixed-step SGD: stationary mean-square distance to theta_LS", xlabel="gamma",
         ylabel="E|theta - theta_LS|^2", xscale="log", yscale="log",
         series=[Series("implementation (per-chain time averages, 95% CI)", gammas.tolist(), est.tolist(),
@@ -301,7 +201,7 @@ def _fixed_steps(chains: Chains, moments: SgdMoments, level: float,
 
 
 def _polyak(samples: np.ndarray, burn: int, seconds: np.ndarray, moments: SgdMoments, level: float,
-            claim: ClaimRun) -> list[stats.Decision]:
+            run: ClaimRun) -> list[stats.Decision]:
     """Polyak averaging at POLYAK_GAMMA: z-tests against the exact sum, slope -1 in log k, exact constants."""
     gamma, ks = POLYAK_GAMMA, POLYAK_KS.astype(float)
     oracle = polyak_exact(seconds, np.eye(moments.d) - gamma * moments.curvature, POLYAK_KS)
@@ -315,7 +215,7 @@ def _polyak(samples: np.ndarray, burn: int, seconds: np.ndarray, moments: SgdMom
         test=f"GLS over k = {POLYAK_KS.tolist()} with the chains' covariance (delta method), normal interval")
     optimum = float(np.trace(np.linalg.inv(moments.curvature) @ moments.model.covariance.constant
                              @ np.linalg.inv(moments.curvature)))
-    claim.figure(Figure(
+    run.figure(Figure(
         title=f"Polyak averaging at gamma = {gamma}", xlabel="k (iterates averaged)",
         ylabel="E|bar theta_k - theta_LS|^2", xscale="log", yscale="log",
         series=[Series("implementation (95% CI)", ks.tolist(), averaged.tolist(), yerr=(1.96 * se).tolist()),
@@ -338,7 +238,7 @@ def _polyak(samples: np.ndarray, burn: int, seconds: np.ndarray, moments: SgdMom
         slope]
 
 
-def _decaying_steps(chains: Chains, moments: SgdMoments, level: float, claim: ClaimRun) -> list[stats.Decision]:
+def _decaying_steps(chains: Chains, moments: SgdMoments, level: float, run: ClaimRun) -> list[stats.Decision]:
     """Decaying steps: window averages vs the exact product of per-step maps, and the slope -q."""
     gamma0, k0, q = DECAY["gamma0"], DECAY["k0"], DECAY["q"]
     horizon = DECAY_WINDOWS[-1][1]
@@ -367,7 +267,7 @@ def _decaying_steps(chains: Chains, moments: SgdMoments, level: float, claim: Cl
     centres = np.array([(lo + hi - 1) / 2 for lo, hi in DECAY_WINDOWS])
     shown = np.unique(np.geomspace(1, horizon - 1, 80).astype(int))
     start_floor = float(moments.trace(moments.fixed_point(float(schedule[0]))))
-    claim.figure(Figure(
+    run.figure(Figure(
         title=f"Decaying steps gamma_k = {gamma0:g}/(k + {k0})^{q:.3g}", xlabel="k",
         ylabel="E|theta_k - theta_LS|^2", xscale="log", yscale="log",
         series=[Series("implementation, window averages (95% CI)", centres.tolist(), mean.tolist(),
@@ -406,23 +306,23 @@ def _decaying_steps(chains: Chains, moments: SgdMoments, level: float, claim: Cl
                "recursion (transient < 1e-6 relative), then per-chain time averages over 25/gamma steps; Polyak: "
                "gamma = 0.1, running averages of k = 1, 4, ..., 1024 iterates after burn-in; decaying: gamma_0 = 1, "
                "k_0 = 10, q = 2/3, 2047 steps, per-chain averages over k in [2^j, 2^(j+1)), j = 6..10.",
-    source="seed 001 (CLAIMS.md row lsq-sde.variance-reduction; no CLAIMS-DETAIL entry: derived in the check's "
-           "module docstring from the exact moment recursion of CLAIMS-DETAIL §5 4.3 and §9.3); Polyak & Juditsky "
-           "1992 (averaging); Dieuleveut, Durmus & Bach 2020 (constant-step SGD as a Markov chain); Robbins & Monro "
-           "1951 (decaying steps).",
+    source="Schertzer & Pillaud-Vivien, JMLR 27 (2026) (arXiv 2407.02322), §4.2.3, Propositions 11 (time average) and "
+           "12 (decaying step sizes) for the SDE model, and Figure 3; the discrete statements are derived in the "
+           "check's module docstring from the exact moment recursion of SGD; Polyak & Juditsky, SIAM J. Control Optim. "
+           "1992 (averaging); Dieuleveut, Durmus & Bach, Ann. Statist. 2020 (constant-step SGD as a Markov chain); "
+           "Robbins & Monro 1951 (decaying steps).",
     sizes={"quick": {"chains": 4000},
            "standard": {"chains": 16000},
            "thorough": {"chains": 64000}},
     power='quick: lr x 1.1 > 60 SE, hidden momentum > 300 SE, a frozen schedule > 100 SE; full power at quick',
     mutants=("gd_frozen_lr", "gd_hidden_momentum", "gd_lr_times_1_1", "gd_stale_gradient"),
 )
-def test_sgd_noise_floor_is_order_gamma_and_averaging_or_decaying_steps_remove_it(
-        impl: Guard, profile: Any, seed: int, xp: Any, claim: ClaimRun) -> None:
+def sgd_noise_floor_is_order_gamma_and_averaging_or_decaying_steps_remove_it(run: ClaimRun) -> None:
     """Exact oracles first (the moment map by enumeration, the gamma -> 0 limit, the Polyak constant), then CLT
     z-tests of time averages against the exact moment recursion and GLS slopes 1, -1, -q."""
     moments = SgdMoments.of_problem()
-    chains = Chains(impl, profile.sizes(claim.claim.id)["chains"], seed, claim.claim.id, xp)
-    level = stats.split(claim.budget, 6)
+    chains = Chains(run, run.sizes["chains"])
+    level = stats.split(run.budget, 6)
     states = np.random.default_rng(0).standard_normal((3, moments.d))
     cases = [(gamma, delta) for gamma in (0.05, 0.3) for delta in states]
     mapped = [(moments.step_map(g) @ moments.start(moments.centre + delta))[1:] for g, delta in cases]
@@ -438,8 +338,8 @@ def test_sgd_noise_floor_is_order_gamma_and_averaging_or_decaying_steps_remove_i
                        "nonzero as y is not in range X)", float(moments.trace(moments.fixed_point(tiny))) / tiny,
                        trace0, rtol=1e-5, test="exact fixed point vs Lyapunov solution; relative gap O(gamma)"),
     ]
-    fixed, samples, burn, seconds = _fixed_steps(chains, moments, level, claim)
+    fixed, samples, burn, seconds = _fixed_steps(chains, moments, level, run)
     decisions += fixed
-    decisions += _polyak(samples, burn, seconds, moments, level, claim)
-    decisions += _decaying_steps(chains, moments, level, claim)
-    claim.verdict(*decisions)
+    decisions += _polyak(samples, burn, seconds, moments, level, run)
+    decisions += _decaying_steps(chains, moments, level, run)
+    run.verdict(*decisions)

@@ -1,10 +1,11 @@
 """Heavy tails of the least-squares SDE (family ``sde``) and the different tail of discrete online SGD (family
-``sgd``), seed 001 (arXiv 2407.02322) and Gürbüzbalaban, Şimşekli & Zhu (2021).
+``sgd``), Schertzer & Pillaud-Vivien (JMLR 2026, arXiv 2407.02322) and Gürbüzbalaban, Şimşekli & Zhu (2021).
 
-The exact facts come from :mod:`theory.tails` (sympy/mpmath/scipy quadrature); the simulations run the
-implementation under test: an Itô step of the 1-D population SDE (``sde``) and online SGD with the suite's fresh
-samples (``sgd``). Tail indices are estimated by Hill's statistic; for the SDE its exact law under the Student-t
-invariant law (given N and k) is the oracle, so Hill's finite-k bias does not enter the test.
+The exact facts come from :mod:`theory.tails` (sympy/mpmath/scipy quadrature) and
+:mod:`checks.oracles.lsq_sde_tails`; the simulations run the implementation under test: an Itô step of the 1-D
+population SDE (``sde``, driven by :func:`solvers.sde.drive`) and online SGD with the suite's fresh samples (``sgd``).
+Tail indices are estimated by Hill's statistic; for the SDE its exact law under the Student-t invariant law (given N
+and k) is the oracle, so Hill's finite-k bias does not enter the test.
 """
 
 from __future__ import annotations
@@ -19,15 +20,14 @@ from scipy import stats as sps
 
 from sgd_conformance.checks.harness import profiles, stats
 from sgd_conformance.checks.harness.claims import ClaimRun, claim
-from sgd_conformance.checks.harness.impl import Guard, Runner
-from sgd_conformance.checks.sde_schemes import scalar_fields
+from sgd_conformance.checks.harness.impl import Runner
+from sgd_conformance.checks.oracles.lsq_sde_tails import population_moment_model, sgd_moments_after
+from sgd_conformance.checks.oracles.sde_solutions import scalar_fields
 from sgd_conformance.reports.model import Figure, Series
 from sgd_conformance.solvers import chains, sde
 from sgd_conformance.solvers._xp import asarray, to_numpy
 from sgd_conformance.solvers.lsq_sde import online_gradients
-from sgd_conformance.solvers.rng import brownian_increments, generator
 from sgd_conformance.theory import fokker_planck, numeric, sde_models, sgd_moments, tails
-from sgd_conformance.theory.moment_equations import LinearMomentModel, QuadraticCovariance
 from sgd_conformance.theory.symbols import t, x
 
 HEAVY_TAIL = "lsq-sde.heavy-tail"
@@ -36,32 +36,19 @@ SDE_VALUES = {sde_models.h: 1, sde_models.s: 1, sde_models.gamma: sp.Rational(1,
 HORIZON, DT = 6.0, 1e-3  # relaxation e^(-lambda_2 T) = e^(-9.6); EM at dt: see the at_most decisions
 HILL_SHARE = 10  # Hill on the top N/10 of |delta_T| (threshold in the tail: local log-slope > 2)
 BLOCK_DRAWS = 4_000_000  # Brownian increments per block (memory stays bounded at any profile)
-#: Kesten roots of CLAIMS-DETAIL §4.8 (batch, gamma) -> tail index, pinned to rtol 1e-3
+#: Kesten roots (batch, gamma) -> tail index, reference values pinned to rtol 1e-3
 CATALOG_SGD_TAIL = {(1, 0.5): 2.904, (1, 0.3): 5.306, (1, 0.2): 8.303, (1, 0.1): 17.29, (4, 0.5): 9.978}
 CATALOG_SDE_TAIL = {(1, 0.5): 3.0, (1, 0.3): 4.333, (1, 0.2): 6.0, (1, 0.1): 11.0, (4, 0.5): 9.0}
 
 
-def population_moment_model(values: dict[sp.Symbol, Any]) -> LinearMomentModel:
-    """The 1-D population SDE as a :class:`LinearMomentModel`: B = h, c = 0, Sigma(delta) = sigma^2/gamma =
-    2 h^2 delta^2 + s^2 h (read off the symbolic model by polarisation)."""
-    drift, diffusion_squared = sde_models.population_least_squares_1d()
-    per_gamma = sp.expand(diffusion_squared / sde_models.gamma).subs(values)
-    covariance = QuadraticCovariance.from_function(
-        lambda d: np.array([[float(per_gamma.subs(x, float(d[0])))]]), 1)
-    return LinearMomentModel(np.array([[float(-sp.diff(drift, x).subs(values))]]), np.zeros(1), covariance,
-                             float(values[sde_models.gamma]))
-
-
-def _simulate_sde(runner: Runner, fields: Any, chains_n: int, seed: int, claim_id: str, xp: Any) -> np.ndarray:
-    """delta_T of ``chains_n`` independent chains from delta_0 = 0, one implementation call per time step."""
-    steps = int(round(HORIZON / DT))
-    block = max(1, min(steps, BLOCK_DRAWS // chains_n))
-    state = asarray(np.zeros((chains_n, 1)), xp)
-    for first in range(0, steps, block):
-        size = min(block, steps - first)
-        dW = asarray(brownian_increments(generator(seed, claim_id, first), steps=size, chains=chains_n, m=1, dt=DT),
-                     xp)
-        state = sde.integrate(runner.sde_step, state, *fields, dW, DT, t0=first * DT)
+def _simulate_sde(run: ClaimRun, runner: Runner, fields: tuple[sde.Field, sde.Field], chains_n: int) -> np.ndarray:
+    """delta_T of ``chains_n`` independent chains from delta_0 = 0, one implementation call per time step; block k of
+    increments from the stream named by its first step."""
+    drift, diffusion = fields
+    increments = sde.brownian_blocks(lambda first: run.stream(first, on_backend=False), rows=chains_n, m=1, dt=DT,
+                                     xp=run.xp)
+    state = sde.drive(runner.sde_step, asarray(np.zeros((chains_n, 1)), run.xp), drift, diffusion, increments,
+                      steps=int(round(HORIZON / DT)), dt=DT, block=sde.block_length(BLOCK_DRAWS, chains_n, 1))
     return to_numpy(state)[:, 0]
 
 
@@ -86,9 +73,11 @@ def _survival_series(sample: np.ndarray, label: str, points: int = 200) -> Serie
                "against its exact law under t_6 for N i.i.d. draws. Euler–Maruyama at dt = 1e-3: its own tail index "
                "(Kesten–Goldie) 6.0015 and its bias on E delta_T^2 (exact EM moments) are both < 0.25 standard "
                "error at the thorough size. A Stratonovich scheme (e.g. stochastic Heun) has nu' = 1/(gamma h) = 5.",
-    source="seed 001 (arXiv 2407.02322 §4.2: moments 'only up to a critical value alpha(gamma)'; 'no heavy tail "
-           "phenomenon in finite time, it emerges asymptotically', Prop 4.9; formula derived here); Hill (1975); "
-           "Goldie (1991); CLAIMS-DETAIL §4.7, §9.4.",
+    source="Schertzer & Pillaud-Vivien, JMLR 27 (2026) (arXiv 2407.02322), §1 ('although there is no heavy tail "
+           "phenomenon in finite time, it emerges asymptotically'), §4.2.2 'Heavy-tails or not?' (moments of the "
+           "invariant law exist only up to a critical value alpha(gamma)) and Proposition 10 (arXiv v1 Prop 4.9); the "
+           "exponent and the Student-t law are derived here (Forman & Sørensen 2008, Pearson diffusions); Hill (1975); "
+           "Goldie (1991).",
     seed_wording="'Heavy-tail predictions not observed: Verify step-size is fixed and sufficiently large'. In the SDE "
                  "the tail is heavy at every fixed gamma > 0: moments of order >= alpha(gamma) = 1 + 2h/(gamma v) "
                  "are infinite; alpha(gamma) -> oo only as gamma -> 0.",
@@ -100,11 +89,10 @@ def _survival_series(sample: np.ndarray, label: str, points: int = 200) -> Serie
           'does not lean on KS',
     mutants=("increments_rescaled", "stochastic_heun"),
 )
-def test_least_squares_sde_has_moments_exactly_below_the_critical_order(impl: Guard, profile: Any, seed: int,
-                                                                        xp: Any, claim: ClaimRun) -> None:
+def least_squares_sde_has_moments_exactly_below_the_critical_order(run: ClaimRun) -> None:
     """Exact alpha(gamma), Student-t law and even-moment ODE; KS and exact-oracle Hill test of the simulated law."""
-    chains_n = profile.sizes(claim.claim.id)["chains"]
-    thorough_n = profiles.get("thorough").sizes(claim.claim.id)["chains"]
+    chains_n = run.sizes["chains"]
+    thorough_n = profiles.get("thorough").sizes(run.id)["chains"]
     gamma_, h_, v_ = sde_models.gamma, sde_models.h, tails.v
     alpha = tails.critical_moment_1d()
     nu_expr, scale_expr = tails.population_student_t()
@@ -130,10 +118,9 @@ def test_least_squares_sde_has_moments_exactly_below_the_critical_order(impl: Gu
     thorough_hill = tails.student_t_hill_oracle(nu, thorough_n, thorough_n // HILL_SHARE)
     thorough_nu_se = nu**2 * thorough_hill.sd  # delta method: d(1/H) = -dH/H^2, H ~ 1/nu
 
-    runner = Runner(impl, context="nu = 6: the SDE has a stationary law with finite variance")
-    final = _simulate_sde(runner, scalar_fields(drift, sp.sqrt(diffusion_squared), SDE_VALUES), chains_n, seed,
-                          claim.claim.id, xp)
-    level = stats.split(claim.budget, 2)
+    runner = Runner(run.impl, context="nu = 6: the SDE has a stationary law with finite variance")
+    final = _simulate_sde(run, runner, scalar_fields(drift, sp.sqrt(diffusion_squared), SDE_VALUES), chains_n)
+    level = stats.split(run.budget, 2)
     k = chains_n // HILL_SHARE
     oracle = tails.student_t_hill_oracle(nu, chains_n, k)
     hill = tails.hill_estimator(np.abs(final), k)
@@ -145,7 +132,7 @@ def test_least_squares_sde_has_moments_exactly_below_the_critical_order(impl: Gu
     law = sps.t(df=nu, scale=scale)
     magnitude = np.abs(final[final != 0])
     grid = np.geomspace(max(magnitude.min(), 1e-3), magnitude.max(), 200)
-    claim.figure(Figure(
+    run.figure(Figure(
         title="Tail of the stationary law of the 1-D least-squares SDE", xlabel="|delta_T|", ylabel="P(|delta_T| > x)",
         xscale="log", yscale="log",
         series=[_survival_series(magnitude, f"implementation at T = {HORIZON:g} ({chains_n} chains)"),
@@ -164,14 +151,14 @@ def test_least_squares_sde_has_moments_exactly_below_the_critical_order(impl: Gu
     for q, limit in zip(orders, limits, strict=True):
         if limit.is_finite:
             moment_series.append(Series(f"Student-t E delta^{q}", [0.0, HORIZON], [float(limit)] * 2, style="dashed"))
-    claim.figure(Figure(
+    run.figure(Figure(
         title="Exact even moments of the SDE from delta_0 = 0 (gamma = 0.2, nu = 6)", xlabel="t",
         ylabel="E delta_t^q", yscale="log", series=moment_series,
         caption="Finite at every t; q = 2, 4 converge to the Student-t moments, q = 6 grows linearly (rate "
                 "lambda_6 = 0), q = 8 exponentially: the tail emerges only as t -> oo."))
 
     alpha_finite = (bool(alpha.is_finite), bool((alpha - 1).is_positive), sp.limit(alpha, gamma_, 0, "+"))
-    claim.verdict(
+    run.verdict(
         stats.agreement("critical moment of the general model, -lim x (log p)'(x) - 1 of the zero-flux density",
                         alpha, 1 + 2 * h_ / (gamma_ * v_), test="sympy: p'/p = (2b - (sigma^2)')/sigma^2"),
         stats.agreement("alpha(gamma) finite, > 1 for every gamma > 0, and -> oo only as gamma -> 0",
@@ -204,14 +191,6 @@ def test_least_squares_sde_has_moments_exactly_below_the_critical_order(impl: Gu
     )
 
 
-def _sgd_moments_after(steps: int, values: dict[sp.Symbol, Any], order: int = 4) -> np.ndarray:
-    """Exact (m_2, ..., m_order) of online SGD after ``steps`` steps from delta_0 = 0 (rational recursion)."""
-    step_map = np.array(tails.sgd_even_moment_map(order).subs(values), dtype=float)
-    z = np.zeros(step_map.shape[0])
-    z[0] = 1.0
-    return (np.linalg.matrix_power(step_map, steps) @ z)[1:]
-
-
 @claim(
     TAIL_MISMATCH, family="sgd",
     statement="Discrete online SGD on 1-D least squares, delta' = (1 - (gamma/b) sum_j x_j^2) delta + (gamma/b) "
@@ -226,8 +205,9 @@ def _sgd_moments_after(steps: int, values: dict[sp.Symbol, Any], order: int = 4)
                "steps (E delta_80^2 = 0.2 (1 - 0.6875^80), exact recursion); CLT on E delta^2 valid as alpha_SGD = "
                "6.5 > 4. Tail report: lr = 1 (E log|A| = -0.42 < 0, alpha_SGD = 1.09 vs the SDE's 2), 300 steps, "
                "Hill with k = N/100 (asymptotic interval, not a decision).",
-    source="seed 001 (heavy tails 'related to the step-size' of the SDE model); Gürbüzbalaban, Şimşekli & Zhu, ICML "
-           "2021; Kesten (1973); Goldie (1991) Thm 4.1; CLAIMS-DETAIL §4.8, §9.3, §9.6.",
+    source="Schertzer & Pillaud-Vivien, JMLR 27 (2026) (arXiv 2407.02322), §4.2.2 (heavy tails of the SDE model's "
+           "invariant law, controlled by the step size); Gürbüzbalaban, Şimşekli & Zhu, ICML 2021; Kesten (1973); "
+           "Goldie (1991) Thm 4.1; the discrete moments are derived here.",
     seed_wording="'Heavy-tail phenomenon emerges asymptotically in the invariant distribution when step-size is "
                  "fixed, with moments existing only up to a critical value alpha(gamma)' — a property of the SDE "
                  "model; discrete SGD's tail index solves Kesten's equation and differs (2.904 vs 3 at gamma = 0.5, "
@@ -239,10 +219,10 @@ def _sgd_moments_after(steps: int, values: dict[sp.Symbol, Any], order: int = 4)
           'moment; the Hill report needs standard to be tight',
     mutants=("gd_hidden_momentum", "gd_lr_times_1_1"),
 )
-def test_online_sgd_has_the_kesten_tail_not_the_sde_tail(impl: Guard, profile: Any, seed: int, xp: Any,
-                                                         claim: ClaimRun) -> None:
-    """Kesten roots vs the catalog, exact moment contrasts, and SGD's simulated second moment against both oracles."""
-    chains_n = profile.sizes(claim.claim.id)["chains"]
+def online_sgd_has_the_kesten_tail_not_the_sde_tail(run: ClaimRun) -> None:
+    """Kesten roots vs the pinned reference values, exact moment contrasts, and SGD's simulated second moment against
+    both oracles."""
+    chains_n, xp = run.sizes["chains"], run.xp
     gamma_, h_ = sde_models.gamma, sde_models.h
     step, steps, theta_star = 0.25, 80, 0.5
     values = {gamma_: sp.Rational(1, 4), h_: 1, sde_models.s: 1}
@@ -260,22 +240,22 @@ def test_online_sgd_has_the_kesten_tail_not_the_sde_tail(impl: Guard, profile: A
     sde_second = tails.stationary_even_moments(2, values)[0]
     sde_rate_6 = tails.even_moment_rates(6)[2].subs(values)
     lyapunov = sgd_moments.stationary_second_moment((1,), sp.Rational(1, 4), 1, 1)[0, 0]
-    exact_m2, exact_m4 = _sgd_moments_after(steps, values)
+    exact_m2, exact_m4 = sgd_moments_after(steps, values)
 
-    data_rng = generator(seed, claim.claim.id, "data", xp=xp)
+    data_rng = run.stream("data")
     curvature = np.eye(1)
 
     def gradient(theta: Any) -> Any:
         return online_gradients(theta - theta_star, curvature, 1.0, data_rng)
 
     start = asarray(np.full((chains_n, 1), theta_star), xp)
-    runner = Runner(impl, lr=step, context="lr h = 0.25 < 2/3: online SGD has a finite stationary variance")
+    runner = Runner(run.impl, lr=step, context="lr h = 0.25 < 2/3: online SGD has a finite stationary variance")
     final = to_numpy(chains.iterate(runner.step, gradient, start, steps))[:, 0] - theta_star
     squares = final**2
     estimate, se = float(squares.mean()), float(squares.std(ddof=1) / math.sqrt(chains_n))
 
     heavy_step, heavy_steps, k = 1.0, 300, max(chains_n // 100, 10)
-    heavy_runner = Runner(impl, lr=heavy_step, finite=False, context="report only")
+    heavy_runner = Runner(run.impl, lr=heavy_step, finite=False, context="report only")
     with np.errstate(all="ignore"):
         heavy = to_numpy(chains.iterate(heavy_runner.step, gradient, start, heavy_steps))[:, 0] - theta_star
     heavy = np.abs(heavy[np.isfinite(heavy)])
@@ -283,20 +263,20 @@ def test_online_sgd_has_the_kesten_tail_not_the_sde_tail(impl: Guard, profile: A
     heavy_half = 1.96 * heavy_hill / math.sqrt(k)
 
     gammas = np.array([0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0, 1.2])
-    claim.figure(Figure(
+    run.figure(Figure(
         title="Tail index of 1-D online SGD (Kesten) vs the SDE model, b = 1", xlabel="gamma h", ylabel="tail index",
         xscale="log", yscale="log",
         series=[Series("SGD: E|1 - gamma x^2|^alpha = 1", gammas.tolist(),
                        [tails.sgd_tail_index(float(g)) for g in gammas], style="line"),
                 Series("SDE: 1 + 1/(gamma h)", gammas.tolist(), (1 + 1 / gammas).tolist(), style="dashed"),
-                Series("catalog (b = 1)", [g for b, g in CATALOG_SGD_TAIL if b == 1],
+                Series("reference values (b = 1)", [g for b, g in CATALOG_SGD_TAIL if b == 1],
                        [a_ for (b, _), a_ in CATALOG_SGD_TAIL.items() if b == 1]),
                 Series(f"Hill on the implementation's SGD, lr = {heavy_step:g} (95% CI, k = {k})", [heavy_step],
                        [heavy_hill], yerr=[heavy_half])],
         caption=f"At lr = {heavy_step:g}: Hill {heavy_hill:.3f} ± {heavy_half:.3f} (asymptotic), Kesten "
                 f"{tails.sgd_tail_index(heavy_step):.3f}, SDE {1 + 1 / heavy_step:g}. At lr = {step:g}: Kesten "
                 f"{sgd_alpha:.3f} > 6 > SDE {sde_alpha:g}."))
-    claim.figure(Figure(
+    run.figure(Figure(
         title=f"Stationary E delta^2 of online SGD at lr = {step:g}", xlabel="model", ylabel="E delta^2",
         series=[Series(f"implementation ({chains_n} chains, 95% CI)", [0.0], [estimate], yerr=[1.96 * se]),
                 Series("SGD (exact recursion)", [-0.5, 0.5], [exact_m2] * 2, style="line"),
@@ -304,7 +284,7 @@ def test_online_sgd_has_the_kesten_tail_not_the_sde_tail(impl: Guard, profile: A
         caption=f"SGD {float(sgd_stationary[0]):.4f} vs SDE {float(sde_second):.4f}: the SDE is "
                 f"{abs(estimate - float(sde_second)) / se:.1f} SE from the estimate."))
 
-    level = claim.budget
+    level = run.budget
     z_crit = float(sps.norm.isf(level / 2))
     exact_se = math.sqrt((exact_m4 - exact_m2**2) / chains_n)
     shift = abs(exact_m2 - float(sde_second)) / exact_se
@@ -316,14 +296,15 @@ def test_online_sgd_has_the_kesten_tail_not_the_sde_tail(impl: Guard, profile: A
         / se, z_crit, test=f"the SDE's value must lie outside the interval; under the SGD oracle this fails with "
                            f"probability {miss:.2g} (exact SE from E delta^4), counted in the budget"), level=miss)
     catalog_keys = list(CATALOG_SGD_TAIL)
-    claim.verdict(
-        stats.identity("Kesten roots E|1 - (gamma/b) chi2_b|^alpha = 1 vs the catalog, (b, gamma) = "
+    run.verdict(
+        stats.identity("Kesten roots E|1 - (gamma/b) chi2_b|^alpha = 1 vs the reference values, (b, gamma) = "
                        + ", ".join(map(str, catalog_keys)), [roots[key] for key in catalog_keys],
                        [CATALOG_SGD_TAIL[key] for key in catalog_keys], rtol=1e-3,
                        test="scipy quadrature split at the multiplier's zero and the integrand's peak, Brent root"),
         stats.at_most("|E|A|^alpha - 1| at those roots, by an independent mpmath quadrature", max(kesten_residual),
                       1e-9, test="mpmath tanh-sinh, 30 digits"),
-        stats.identity("the SDE model's index 1 + b/(gamma h) vs the catalog", [sde_roots[key] for key in catalog_keys],
+        stats.identity("the SDE model's index 1 + b/(gamma h) vs the reference values",
+                       [sde_roots[key] for key in catalog_keys],
                        [CATALOG_SDE_TAIL[key] for key in catalog_keys], rtol=1e-3, test="sympy: alpha(gamma/b)"),
         stats.at_least("smallest relative gap |alpha_SGD - alpha_SDE| / alpha_SDE over the table",
                        min(abs(roots[key] - sde_roots[key]) / sde_roots[key] for key in catalog_keys), 10 * 1e-3,

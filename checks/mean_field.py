@@ -7,9 +7,9 @@ import numpy as np
 
 from sgd_conformance.checks.harness import stats
 from sgd_conformance.checks.harness.claims import ClaimRun, claim
+from sgd_conformance.checks.oracles.mean_field import potential_gradient
 from sgd_conformance.reports.model import Figure, Series
 from sgd_conformance.solvers import two_layer
-from sgd_conformance.solvers.rng import generator
 from sgd_conformance.theory import mean_field
 
 STEP = 1e-5  # central differences: truncation ~ STEP^2 |R'''| ~ 1e-10, rounding ~ eps |R| / STEP ~ 1e-11
@@ -32,19 +32,6 @@ def _finite_difference_gradient(params: two_layer.Params, x: np.ndarray, y: np.n
     return ((risks[: flat.size] - risks[flat.size:]) / (2 * STEP)).reshape(n, d + 1)
 
 
-def _potential_gradient(params: two_layer.Params, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    r""":math:`\nabla_\theta\Psi(\theta_j;\hat\rho_n) = \nabla V(\theta_j)
-    + \frac1n\sum_i \nabla_\theta U(\theta_j, \theta_i)`,
-    built from V and U directly: unit :math:`\sigma_*(x;(a, w)) = a\tanh(w^\top x)`, data law = the N points."""
-    z = x @ params.w.T  # (N, n)
-    units = params.a * np.tanh(z)  # sigma_*(x_k; theta_i)
-    grad_units = np.concatenate([np.tanh(z)[..., None],
-                                 (params.a * (1 - np.tanh(z) ** 2))[..., None] * x[:, None, :]], axis=-1)
-    grad_v = -np.mean(y[:, None, None] * grad_units, axis=0)
-    grad_u = np.mean(units.mean(axis=1)[:, None, None] * grad_units, axis=0)  # (1/n) sum_i E[sigma_i grad sigma_j]
-    return grad_v + grad_u
-
-
 @claim(
     "lecture.mean-field-particle-identity", family="reference",
     statement="For f = (1/n) sum_j sigma_*(x; theta_j): R_n = R_# + (2/n) sum_j V(theta_j) + (1/n^2) sum_ij U(theta_i, "
@@ -54,31 +41,33 @@ def _potential_gradient(params: two_layer.Params, x: np.ndarray, y: np.ndarray) 
     hypotheses="symbolic: n = 3 scalar particles, tanh units, an empirical data law of 2 points; numeric: the suite's "
                "two-layer tanh net in mean-field scaling, n = 50, d = 3, 20 data points, central differences "
                "(step 1e-5) against grad Psi built from U and V, rtol 1e-7.",
-    source="seed 002 (mean-field PDE); seed 004 (particle equation); Mei, Montanari & Nguyen 2018; CLAIMS-DETAIL "
-           "§1.23.",
-    seed_wording="Seed 004's slide writes d theta_j/dt = M grad_(theta_j) R_M = -grad Psi; the left side has the wrong "
-                 "sign (it ascends the risk) and, with Mei's R, the factor is M/2.",
+    source="Ruthotto, 'Modern Theory of Stochastic Gradient Descent' (lecture slides) (mean-field PDE, with noise); "
+           "Chainani & Zhang, 'Mean field Langevin dynamics: convergence analysis and sparse parity learning' (slides, "
+           "Yale, 2025) (particle equation); Mei, Montanari & Nguyen, PNAS 2018; derived here.",
+    seed_wording="The Chainani & Zhang slides write d theta_j/dt = M grad_(theta_j) R_M = -grad Psi; the left side has "
+                 "the wrong sign (it ascends the risk) and, with Mei's R, the factor is M/2.",
     oracle_mutants=("ntk_scale_as_mean_field",),
 )
-def test_particle_gradient_is_the_mean_field_potential_gradient(seed: int, claim: ClaimRun) -> None:
-    """Symbolic identities for n = 3; numeric identity on a 50-particle mean-field net; the seed's sign ascends."""
-    rng = generator(seed, claim.claim.id)
+def particle_gradient_is_the_mean_field_potential_gradient(run: ClaimRun) -> None:
+    """Symbolic identities for n = 3; numeric identity on a 50-particle mean-field net; the slides' sign (Chainani &
+    Zhang) ascends."""
+    rng = run.stream(on_backend=False)
     n, d, points = 50, 3, 20
     params = two_layer.init(rng, n=n, d=d)
     x = rng.standard_normal((points, d))
     y = np.sin(x @ rng.standard_normal(d))
     finite_difference = n * _finite_difference_gradient(params, x, y)
-    potential = 2 * _potential_gradient(params, x, y)
+    potential = 2 * potential_gradient(params, x, y)
     seed_velocity = finite_difference  # the slide's d theta_j/dt = n grad_(theta_j) R_n
     ascent = float(np.sum(seed_velocity * finite_difference / n))  # dR_n/dt along it: > 0 means ascent
-    claim.figure(Figure(
+    run.figure(Figure(
         title="n grad_(theta_j) R_n (finite differences) against 2 grad Psi(theta_j; rho_n)", xlabel="2 grad Psi",
         ylabel="n grad R_n", series=[Series("parameters (a_j, w_j)", potential.ravel().tolist(),
                                             finite_difference.ravel().tolist()),
                                      Series("identity", [float(potential.min()), float(potential.max())],
                                             [float(potential.min()), float(potential.max())], style="dashed")],
         caption="Every particle moves in the gradient of the same potential Psi(.; rho_n): the mean-field picture."))
-    claim.verdict(
+    run.verdict(
         stats.agreement("n dR_n/dtheta_j = 2 dPsi/dtheta(theta_j) for n = 3 symbolic particles",
                         mean_field.particle_identity_holds(3), True, test="sympy"),
         stats.agreement("R_n = R_# + (2/n) sum V + (1/n^2) sum U", mean_field.risk_decomposition_holds(3), True,

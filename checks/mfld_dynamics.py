@@ -1,4 +1,5 @@
-r"""Claims of seed 004 on the dynamics of mean-field Langevin (family ``sgld``): KL dissipation of plain Langevin,
+r"""Claims on the dynamics of mean-field Langevin (Chainani & Zhang's slides; Nitanda, Wu & Suzuki 2022) (family
+``sgld``): KL dissipation of plain Langevin,
 the particle update at finite step, exponential decay of the free-energy gap, and the free energy decreasing.
 
 Convention (Nitanda–Wu–Suzuki, suite T = lambda): :math:`L(q) = F(q) + \lambda\int q\log q`,
@@ -7,80 +8,57 @@ Convention (Nitanda–Wu–Suzuki, suite T = lambda): :math:`L(q) = F(q) + \lamb
 :math:`x_j \leftarrow x_j - \eta\nabla\frac{\delta F}{\delta\mu}(\hat\mu_M)(x_j) + \sqrt{2\lambda\eta}\,\xi_j`
 is one SGLD step per particle at temperature lambda, so the implementation under test takes it:
 ``Runner(impl, lr=eta, temperature=lam, rng=...).step(theta, grad)`` on the flat batch ``(replicas * M, d)``,
-with the mean-field gradient computed by :mod:`solvers.mfld` from the current particles.
+with the mean-field gradient computed by :mod:`solvers.mfld_particles` from the current particles.
 
-Problems (d = 1, :mod:`solvers.mfld`): :math:`F = \tfrac\kappa2(m_q - y)^2 + c\,m_q + \tfrac a2E_q\theta^2`. The
-particle system is linear and Gaussian, so its law after k steps is known exactly at finite eta and finite M
-(:func:`theory.mfld_gaussian.particle_recursions`): the simulations are tested against that law with no bias
-allowance, and the continuous-time statements are decided symbolically.
+Problems (d = 1, :mod:`solvers.mfld_particles`): :math:`F = \tfrac\kappa2(m_q - y)^2 + c\,m_q + \tfrac a2E_q\theta^2`.
+The particle system is linear and Gaussian, so its law after k steps is known exactly at finite eta and finite M
+(:mod:`checks.oracles.mfld`): the simulations are tested against that law with no bias allowance, and the
+continuous-time statements are decided symbolically.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any
 
+import array_api_compat.numpy as np_xp
 import numpy as np
-import sympy as sp
 from scipy import stats as sps
 
 from sgd_conformance.checks.harness import stats
 from sgd_conformance.checks.harness.claims import ClaimRun, claim
-from sgd_conformance.checks.harness.impl import Guard, Runner, noise_generator
+from sgd_conformance.checks.harness.impl import Runner
+from sgd_conformance.checks.oracles import mfld as oracle
 from sgd_conformance.reports.model import Figure, Series
-from sgd_conformance.solvers import mfld
+from sgd_conformance.solvers import mfld_particles
 from sgd_conformance.solvers._xp import asarray, to_numpy
-from sgd_conformance.solvers.rng import generator
 from sgd_conformance.theory import langevin, numeric
 from sgd_conformance.theory import mfld_gaussian as mg
-from sgd_conformance.theory.symbols import T, t
+from sgd_conformance.theory.symbols import T
 
 REPLICAS = 200  # independent replicas; particles per replica = sizes["particles"] // REPLICAS
-GAUSSIAN = {"y": 1.0, "lam_reg": 0.25, "lam": 0.5}  # catalog 2.4: v* = 1, rho_lsi = 1, bound rate 1
+GAUSSIAN = {"y": 1.0, "lam_reg": 0.25, "lam": 0.5}  # mfld.exponential-decay: v* = 1, rho_lsi = 1, bound rate 1
 
 
-def _problem_values(problem: mfld.MomentMeanField, lam: float) -> dict[str, float]:
-    return {"kappa": problem.interaction, "y": problem.target[0], "c": (problem.shift or (0.0,))[0],
-            "a": problem.curvature, "T": lam}
-
-
-def exact_moments(problem: mfld.MomentMeanField, lam: float, lr: float, particles: int, start: tuple[float, float],
-                  steps: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(E bar x_k, Var bar x_k, E S_k) of the particle update at the given step counts, from the exact recursions
-    (particles i.i.d. N(m0, v0) at k = 0)."""
-    mean, var_mean, spread = mg.particle_recursions()
-    m0, v0 = start
-    values = {**_problem_values(problem, lam), "eta": lr, "M": particles, "m0": m0, "w0": v0 / particles,
-              "s0": v0 * (1 - 1 / particles)}
-    out = []
-    for expr in (mean, var_mean, spread):
-        subs = {s: values[str(s)] for s in expr.free_symbols if str(s) != "k"}
-        f = sp.lambdify(sp.Symbol("k", integer=True, nonnegative=True), expr.subs(subs), "numpy")
-        out.append(np.broadcast_to(np.asarray(f(steps.astype(float)), dtype=float), steps.shape).copy())
-    return out[0], out[1], out[2]
-
-
-def simulate(impl: Guard, xp: Any, seed: int, claim_id: str, label: str, problem: mfld.MomentMeanField, lam: float,
-             lr: float, particles: int, start: tuple[float, float], record: np.ndarray) -> np.ndarray:
-    """Run the particle update through the implementation; return the particles at the step counts ``record``,
-    shape ``(len(record), replicas, M)`` (NumPy)."""
+def _simulate(run: ClaimRun, label: str, problem: mfld_particles.MomentMeanField, lam: float, lr: float,
+              particles: int, start: tuple[float, float], record: np.ndarray) -> np.ndarray:
+    """The particle update through the implementation from particles i.i.d. N(start) (streams ``label``); the
+    particles at the step counts ``record``, shape ``(len(record), replicas, M)`` (NumPy)."""
     per = particles // REPLICAS
-    rng = generator(seed, claim_id, label, "start", xp=xp)
-    x0 = start[0] + math.sqrt(start[1]) * rng.standard_normal(size=(REPLICAS, per, 1))
-    runner = Runner(impl, lr=lr, temperature=lam, rng=noise_generator(impl, xp, seed, claim_id, label),
+    x0 = start[0] + math.sqrt(start[1]) * run.stream(label, "start").standard_normal(size=(REPLICAS, per, 1))
+    runner = Runner(run.impl, lr=lr, temperature=lam, rng=run.noise(label),
                     context=f"lr * curvature = {lr * problem.curvature:.3g} < 2: the particle update is stable")
     wanted = {int(k): i for i, k in enumerate(record)}
     out = np.empty((len(record), REPLICAS, per))
 
-    def observe(k: int, x: Any) -> None:
+    def observe(k: int, x: object) -> None:
         if k in wanted:
             out[wanted[k]] = to_numpy(x)[..., 0]
 
-    mfld.evolve(problem, asarray(x0, xp), int(record.max()), runner.step, observe)
+    mfld_particles.evolve(problem, asarray(x0, run.xp), int(record.max()), runner.step, observe)
     return out
 
 
-def pooled_free_energy(problem: mfld.MomentMeanField, lam: float, snaps: np.ndarray
+def pooled_free_energy(problem: mfld_particles.MomentMeanField, lam: float, snaps: np.ndarray
                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     r"""L at the Gaussian fit of the pooled particles per recorded time, with its delta-method covariance over the
     i.i.d. replicas: returns (L_hat (J,), influences (R, J) / R, pooled means, pooled variances)."""
@@ -96,17 +74,6 @@ def pooled_free_energy(problem: mfld.MomentMeanField, lam: float, snaps: np.ndar
     return np.asarray(value), infl / snaps.shape[1], mean, var
 
 
-def _free_energy_curve(problem: mfld.MomentMeanField, lam: float, mean: np.ndarray, var: np.ndarray) -> np.ndarray:
-    return np.asarray(problem.free_energy(mean[:, None], var, lam))
-
-
-def _minimum(problem: mfld.MomentMeanField, lam: float) -> float:
-    values = _problem_values(problem, lam)
-    ms, vs = (numeric.evaluate(e.subs({}), **{str(s): values[str(s)] for s in e.free_symbols})
-              for e in mg.minimiser())
-    return float(_free_energy_curve(problem, lam, np.array([ms]), np.array([vs]))[0])
-
-
 @claim(
     "mfld.langevin-kl-dissipation", family="sgld",
     statement="dX = -grad f dt + sqrt(2) dW has the Fokker–Planck equation d_t rho = div(rho grad f) + Laplace rho = "
@@ -117,8 +84,9 @@ def _minimum(problem: mfld.MomentMeanField, lam: float) -> float:
                "I = (v - 1)^2/v + m^2. Particles: the sgld step at T = 1, lr = 0.01, t in {0.5, 1, 2}, tested "
                "against the exact law of the discrete chain (no bias allowance). Bound checked on 2000 times x 9 "
                "Gaussian starts.",
-    source="seed 004 ('Langevin dynamics can be interpreted as gradient flow of KL'); JKO 1998; CLAIMS-DETAIL §3 "
-           "2.1, §9.11.",
+    source="Chainani & Zhang, 'Mean field Langevin dynamics: convergence analysis and sparse parity learning' (slides, "
+           "Yale, 2025) ('Langevin dynamics can be interpreted as gradient flow of KL'); Jordan, Kinderlehrer & Otto, "
+           "SIAM J. Math. Anal. 1998; the OU closed forms are derived here.",
     seed_wording="The slide writes 'd rho/dt = div(rho log(rho/q))': the inner gradient is missing; the correct "
                  "form is div(rho grad log(rho/q)) (checked symbolically: the slide's form is not the "
                  "Fokker–Planck operator).",
@@ -129,15 +97,14 @@ def _minimum(problem: mfld.MomentMeanField, lam: float) -> float:
           'far more; full power at quick',
     mutants=("sgld_noise_proportional_to_lr", "sgld_noise_sqrt_lr_t"),
 )
-def test_langevin_dissipates_kl_at_the_fisher_rate(impl: Guard, profile: Any, seed: int, xp: Any,
-                                                   claim: ClaimRun) -> None:
+def langevin_dissipates_kl_at_the_fisher_rate(run: ClaimRun) -> None:
     """sympy: d/dt KL + I = 0 and the two Fokker–Planck forms; exact bound on a grid; particles vs exact law."""
-    n = profile.sizes(claim.claim.id)["particles"]
+    n = run.sizes["particles"]
     lr, m0, v0 = 0.01, 2.0, 0.25
     times = np.array([0.5, 1.0, 2.0])
     record = np.rint(times / lr).astype(int)
-    problem = mfld.non_interacting(curvature=1.0)
-    snaps = simulate(impl, xp, seed, claim.claim.id, "ou", problem, 1.0, lr, n, (m0, v0), record)
+    problem = mfld_particles.non_interacting(curvature=1.0)
+    snaps = _simulate(run, "ou", problem, 1.0, lr, n, (m0, v0), record)
     factor = (1 - lr) ** record
     var_k = factor**2 * v0 + np.array([numeric.evaluate(langevin.sgld_variance_after(), a=1.0, eta=lr, T=1.0,
                                                         k=int(k)) for k in record])
@@ -152,25 +119,25 @@ def test_langevin_dissipates_kl_at_the_fisher_rate(impl: Guard, profile: Any, se
         for start_v in (0.1, 1.0, 5.0):
             if start_m == 0.0 and start_v == 1.0:
                 continue
-            mt = numeric.evaluate(ou_mean, xp=np_namespace(), t=curve_t, m0=start_m)
-            vt = numeric.evaluate(ou_var, xp=np_namespace(), t=curve_t, v0=start_v)
-            klt = kl(np_namespace(), mt, vt)
+            mt = numeric.evaluate(ou_mean, xp=np_xp, t=curve_t, m0=start_m)
+            vt = numeric.evaluate(ou_var, xp=np_xp, t=curve_t, v0=start_v)
+            klt = kl(np_xp, mt, vt)
             ratios.append(np.max(klt * np.exp(2 * curve_t) / klt[0]))
     correct_fp, seed_fp = mg.fokker_planck_forms_agree()
-    level = stats.split(claim.budget, 3)
+    level = stats.split(run.budget, 3)
     plot_t = np.linspace(0, 2.5, 100)
-    mt = numeric.evaluate(ou_mean, xp=np_namespace(), t=plot_t, m0=m0)
-    vt = numeric.evaluate(ou_var, xp=np_namespace(), t=plot_t, v0=v0)
-    klt = kl(np_namespace(), mt, vt)
+    mt = numeric.evaluate(ou_mean, xp=np_xp, t=plot_t, m0=m0)
+    vt = numeric.evaluate(ou_var, xp=np_xp, t=plot_t, v0=v0)
+    klt = kl(np_xp, mt, vt)
     sim_m, sim_v = snaps.reshape(len(record), -1).mean(axis=1), snaps.reshape(len(record), -1).var(axis=1, ddof=1)
-    claim.figure(Figure(
+    run.figure(Figure(
         title="KL(rho_t || N(0, 1)) along the OU flow from N(2, 0.25)", xlabel="t", ylabel="KL", yscale="log",
         series=[Series("closed form", plot_t.tolist(), klt.tolist(), style="line"),
                 Series("LSI bound exp(-2t) KL_0", plot_t.tolist(), (klt[0] * np.exp(-2 * plot_t)).tolist(),
                        style="dashed"),
-                Series("particles (Gaussian fit)", times.tolist(), kl(np_namespace(), sim_m, sim_v).tolist())],
+                Series("particles (Gaussian fit)", times.tolist(), kl(np_xp, sim_m, sim_v).tolist())],
         caption="d/dt KL = -I exactly (sympy); the particles follow the exact law of the discrete chain."))
-    claim.verdict(
+    run.verdict(
         stats.agreement("d/dt KL(rho_t || q) + I(rho_t || q) = 0 along the OU flow from any Gaussian start",
                         mg.ou_kl_dissipation_holds(), True, test="sympy: closed-form KL and I, moment ODEs solved"),
         stats.agreement("div(rho grad f) + Laplace rho = div(rho grad log(rho/q)) for generic rho, f",
@@ -188,12 +155,6 @@ def test_langevin_dissipates_kl_at_the_fisher_rate(impl: Guard, profile: Any, se
     )
 
 
-def np_namespace() -> Any:
-    import array_api_compat.numpy as xnp
-
-    return xnp
-
-
 @claim(
     "mfld.particle-update", family="sgld",
     statement="x <- x - eta grad dF/dmu(mu_M)(x) + sqrt(2 lambda eta) xi is Euler–Maruyama for MFLD; on a "
@@ -203,8 +164,10 @@ def np_namespace() -> Any:
     hypotheses="non-interacting: a = 1, lambda = 0.5, eta = 0.1 (0.526316; continuous limit 0.5), 100 steps from 0; "
                "interacting: F = (1/2)(m_q - 1)^2 + 0.25 E_q theta^2 (a = 0.5), lambda = 0.5, eta = 0.1, 100 "
                f"steps from N(-2, 0.25); {REPLICAS} replicas; exact transient laws (no burn-in allowance).",
-    source="seed 004 ('x^(tau+1) = x^tau - eta grad_x dF(mu_tau)/dmu(x^tau) + sqrt(2 lambda eta) xi^tau'); "
-           "CLAIMS-DETAIL §3 2.6, §9.2.",
+    source="Chainani & Zhang, 'Mean field Langevin dynamics: convergence analysis and sparse parity learning' (slides, "
+           "Yale, 2025) ('x^(tau+1) = x^tau - eta grad_x dF(mu_tau)/dmu(x^tau) + sqrt(2 lambda eta) xi^tau'), the noisy"
+           " gradient descent of Nitanda, Wu & Suzuki, AISTATS 2022 and Suzuki, Wu, Oko & Nitanda, NeurIPS 2023; the "
+           "exact AR(1) laws are derived here.",
     sizes={"quick": {"particles": 20000},
            "standard": {"particles": 100000},
            "thorough": {"particles": 400000}},
@@ -213,41 +176,40 @@ def np_namespace() -> Any:
     mutants=("sgld_noise_proportional_to_lr", "sgld_noise_sqrt_lr_t"),
     oracle_mutants=("without_mean_field",),
 )
-def test_particle_update_has_the_exact_finite_step_law(impl: Guard, profile: Any, seed: int, xp: Any,
-                                                       claim: ClaimRun) -> None:
+def particle_update_has_the_exact_finite_step_law(run: ClaimRun) -> None:
     """Whitened by the exact law: particles (non-interacting), the replicas' empirical means and the Helmert
     coordinates of their spreads must be i.i.d. N(0, 1)."""
-    n = profile.sizes(claim.claim.id)["particles"]
+    n = run.sizes["particles"]
     lam, lr, steps = 0.5, 0.1, 100
     record = np.array([steps])
     per = n // REPLICAS
     # non-interacting: every particle is an independent AR(1)
-    alone = mfld.non_interacting(curvature=1.0)
-    snaps = simulate(impl, xp, seed, claim.claim.id, "alone", alone, lam, lr, n, (0.0, 0.0), record)
+    alone = mfld_particles.non_interacting(curvature=1.0)
+    snaps = _simulate(run, "alone", alone, lam, lr, n, (0.0, 0.0), record)
     var_alone = numeric.evaluate(langevin.sgld_variance_after(), a=1.0, eta=lr, T=lam, k=steps)
     z_alone = snaps[0].reshape(-1, 1) / math.sqrt(var_alone)
     # interacting Gaussian case
-    gauss = mfld.gaussian_case(GAUSSIAN["y"], GAUSSIAN["lam_reg"])
+    gauss = mfld_particles.gaussian_case(GAUSSIAN["y"], GAUSSIAN["lam_reg"])
     start = (-2.0, 0.25)
-    snaps_g = simulate(impl, xp, seed, claim.claim.id, "gaussian", gauss, lam, lr, n, start, record)[0]
-    mean_k, var_mean_k, spread_k = exact_moments(gauss, lam, lr, per, start, record)
+    snaps_g = _simulate(run, "gaussian", gauss, lam, lr, n, start, record)[0]
+    mean_k, var_mean_k, spread_k = oracle.exact_moments(gauss, lam, lr, per, start, record)
     bar = snaps_g.mean(axis=1)
     z_mean = ((bar - mean_k[0]) / math.sqrt(var_mean_k[0]))[:, None]
     sigma_dev = math.sqrt(spread_k[0] * per / (per - 1))
     z_dev = (_helmert(snaps_g) / sigma_dev).reshape(-1, 1)
     stationary = numeric.evaluate(langevin.sgld_stationary_variance(), a=1.0, eta=lr, T=lam)
-    level = stats.split(claim.budget, 6)
+    level = stats.split(run.budget, 6)
     edges = np.linspace(-4, 4, 41)
     hist, _ = np.histogram(z_alone[:, 0], bins=edges, density=True)
     grid = np.linspace(-4, 4, 200)
-    claim.figure(Figure(
+    run.figure(Figure(
         title="Particles of the non-interacting update, whitened by the exact AR(1) law", xlabel="z",
         ylabel="density",
         series=[Series("particles", edges.tolist(), hist.tolist(), style="hist"),
                 Series("N(0, 1)", grid.tolist(), sps.norm.pdf(grid).tolist(), style="line")],
         caption=f"Exact stationary variance (lambda/a)/(1 - eta a/2) = {stationary:.6f} (continuous limit 0.5); "
                 f"observed {float(np.var(snaps[0])):.6f}."))
-    claim.verdict(
+    run.verdict(
         stats.agreement("stationary spread = (1 - 1/M) x ULA variance (lambda/a)/(1 - eta a/2)",
                         mg.stationary_spread_is_the_ula_variance(), True,
                         test="sympy: fixed point of the spread recursion vs theory.langevin at T = lambda"),
@@ -274,14 +236,6 @@ def _helmert(x: np.ndarray) -> np.ndarray:
     return (np.cumsum(x, axis=1)[:, :-1] - j * x[:, 1:]) / np.sqrt(j * (j + 1))
 
 
-def _gap_setup(problem: mfld.MomentMeanField, lam: float, lr: float, per: int, start: tuple[float, float],
-               record: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Exact (finite-step, finite-M) mean and pooled variance per recorded step, and L at them minus L*."""
-    mean_k, var_mean_k, spread_k = exact_moments(problem, lam, lr, per, start, record)
-    var = spread_k + var_mean_k * (1 - 1 / REPLICAS)
-    return mean_k, var, _free_energy_curve(problem, lam, mean_k, var) - _minimum(problem, lam)
-
-
 def _moment_decisions(tag: str, snaps: np.ndarray, mean_k: np.ndarray, var_mean_k: np.ndarray,
                       spread_k: np.ndarray, level: float) -> list[stats.Decision]:
     bar = snaps.mean(axis=2)                                       # (J, R)
@@ -303,8 +257,9 @@ def _moment_decisions(tag: str, snaps: np.ndarray, mean_k: np.ndarray, var_mean_
                "1, actual asymptotic rate 2), start N(-2, 0.25); tight case F = -0.5 m_q + 0.25 E_q theta^2 (no "
                "interaction), start N(-1, 1). Particle update at eta = 0.01 to t = 2.5 (20 x 12.5% windows), "
                f"{REPLICAS} replicas; slopes by least squares with the delta-method covariance over replicas.",
-    source="seed 004 (d/dt(L - L*) = -lambda^2 E|grad log(q/p_q)|^2 <= -2 alpha lambda (L - L*)); Nitanda, Wu & "
-           "Suzuki 2022; CLAIMS-DETAIL §3 2.4, §9.12.",
+    source="Chainani & Zhang, 'Mean field Langevin dynamics: convergence analysis and sparse parity learning' (slides, "
+           "Yale, 2025) (d/dt(L - L*) = -lambda^2 E|grad log(q/p_q)|^2 <= -2 alpha lambda (L - L*)); Nitanda, Wu & "
+           "Suzuki, AISTATS 2022, Thm 1 (continuous time); the Gaussian closed form is derived here.",
     sizes={"quick": {"particles": 20000},
            "standard": {"particles": 100000},
            "thorough": {"particles": 400000}},
@@ -313,25 +268,22 @@ def _moment_decisions(tag: str, snaps: np.ndarray, mean_k: np.ndarray, var_mean_
     mutants=("sgld_noise_proportional_to_lr", "sgld_noise_sqrt_lr_t"),
     oracle_mutants=("without_mean_field",),
 )
-def test_free_energy_gap_decays_at_least_at_the_lsi_rate(impl: Guard, profile: Any, seed: int, xp: Any,
-                                                         claim: ClaimRun) -> None:
+def free_energy_gap_decays_at_least_at_the_lsi_rate(run: ClaimRun) -> None:
     """Closed form on a grid and symbolically; the particles' moments vs the exact recursion; fitted log-gap
     slopes: <= -2 rho_lsi lambda in the Gaussian case, equal to the exact (tight) slope without interaction."""
-    n = profile.sizes(claim.claim.id)["particles"]
+    n = run.sizes["particles"]
     per, lam, lr = n // REPLICAS, GAUSSIAN["lam"], 0.01
     record = np.arange(0, 251, 25)
     times = record * lr
-    gauss = mfld.gaussian_case(GAUSSIAN["y"], GAUSSIAN["lam_reg"])
-    tight = mfld.non_interacting(curvature=gauss.curvature, shift=-0.5)
+    gauss = mfld_particles.gaussian_case(GAUSSIAN["y"], GAUSSIAN["lam_reg"])
+    tight = mfld_particles.non_interacting(curvature=gauss.curvature, shift=-0.5)
     rate = numeric.evaluate(2 * mg.lsi_constant() * T, a=gauss.curvature)  # 2 rho_lsi lambda = 2a
     # exact closed form: gap(t) <= exp(-rate t) gap(0) on a grid of starts
     curve_t = np.linspace(0, 4, 2000)
     worst = 0.0
     for start_m in (-2.0, 0.0, 2.0 / 3.0, 3.0):
         for start_v in (0.1, 1.0, 4.0):
-            values = {**_problem_values(gauss, lam), "m0": start_m, "v0": start_v}
-            expr = mg.gap().subs({s: values[str(s)] for s in mg.gap().free_symbols if str(s) != "t"})
-            g = np.broadcast_to(np.asarray(sp.lambdify(t, expr, "numpy")(curve_t), dtype=float), curve_t.shape)
+            g = oracle.gap_curve(gauss, lam, (start_m, start_v), curve_t)
             if g[0] > 1e-12:
                 worst = max(worst, float(np.max(g / (g[0] * np.exp(-rate * curve_t)))))
     decisions = [
@@ -342,15 +294,15 @@ def test_free_energy_gap_decays_at_least_at_the_lsi_rate(impl: Guard, profile: A
         stats.agreement("without interaction and v0 = v*, gap(t) = exp(-2 rho_lsi lambda t) gap(0)",
                         mg.tight_case_is_exactly_exponential(), True, test="sympy identity"),
     ]
-    level = stats.split(claim.budget, 6)
+    level = stats.split(run.budget, 6)
     series = []
     for tag, problem, start in (("Gaussian case", gauss, (-2.0, 0.25)), ("tight case", tight, (-1.0, 1.0))):
-        snaps = simulate(impl, xp, seed, claim.claim.id, tag, problem, lam, lr, n, start, record)
-        mean_k, var_mean_k, spread_k = exact_moments(problem, lam, lr, per, start, record)
+        snaps = _simulate(run, tag, problem, lam, lr, n, start, record)
+        mean_k, var_mean_k, spread_k = oracle.exact_moments(problem, lam, lr, per, start, record)
         decisions.extend(_moment_decisions(tag, snaps, mean_k, var_mean_k, spread_k, level))
         value, infl, _, _ = pooled_free_energy(problem, lam, snaps)
-        gap_hat = value - _minimum(problem, lam)
-        _, _, gap_exact = _gap_setup(problem, lam, lr, per, start, record)
+        gap_hat = value - oracle.free_energy_minimum(problem, lam)
+        _, _, gap_exact = oracle.exact_gap(problem, lam, lr, per, start, record, REPLICAS)
         ok = gap_hat > 0
         log_gap = np.log(np.where(ok, gap_hat, np.nan))
         cov = (infl / np.where(ok, gap_hat, 1.0)).T @ (infl / np.where(ok, gap_hat, 1.0))
@@ -371,11 +323,11 @@ def test_free_energy_gap_decays_at_least_at_the_lsi_rate(impl: Guard, profile: A
                    Series(f"{tag}: exact", times.tolist(), gap_exact.tolist(), style="line"),
                    Series(f"{tag}: bound", times.tolist(), (gap_exact[0] * np.exp(-rate * times)).tolist(),
                           style="dashed")]
-    claim.figure(Figure(title="Free-energy gap L(q_t) - L* vs the LSI bound", xlabel="t", ylabel="L - L*",
+    run.figure(Figure(title="Free-energy gap L(q_t) - L* vs the LSI bound", xlabel="t", ylabel="L - L*",
                         yscale="log", series=series,
                         caption="Bound rate 2 rho_lsi lambda = 1: the Gaussian case decays faster (rate 2 "
                                 "asymptotically), the tight case at exactly the bound's rate."))
-    claim.verdict(*decisions)
+    run.verdict(*decisions)
 
 
 def _scaled(fit: stats.LinearFit, rate: float) -> stats.LinearFit:
@@ -392,8 +344,9 @@ def _scaled(fit: stats.LinearFit, rate: float) -> stats.LinearFit:
                "symbolic at every Gaussian q; monotonicity of the closed form on 2000 times; particle update at "
                f"eta = 0.01 to t = 2 (8 windows), {REPLICAS} replicas, increments of L at the particles' Gaussian fit "
                "vs the exact finite-step increments (delta method over replicas).",
-    source="seed 004 (slide derivation of the exponential convergence); Nitanda, Wu & Suzuki 2022; CLAIMS-DETAIL §3 "
-           "(free-energy row), §9.12.",
+    source="Chainani & Zhang, 'Mean field Langevin dynamics: convergence analysis and sparse parity learning' (slides, "
+           "Yale, 2025) (the derivation of the exponential convergence); Nitanda, Wu & Suzuki, AISTATS 2022 "
+           "(continuous-time analysis); the Gaussian closed form is derived here.",
     sizes={"quick": {"particles": 40000},
            "standard": {"particles": 100000},
            "thorough": {"particles": 400000}},
@@ -403,36 +356,34 @@ def _scaled(fit: stats.LinearFit, rate: float) -> stats.LinearFit:
     mutants=("sgld_noise_proportional_to_lr", "sgld_noise_sqrt_lr_t"),
     oracle_mutants=("without_mean_field",),
 )
-def test_free_energy_decreases_along_the_mean_field_flow(impl: Guard, profile: Any, seed: int, xp: Any,
-                                                         claim: ClaimRun) -> None:
+def free_energy_decreases_along_the_mean_field_flow(run: ClaimRun) -> None:
     """sympy identity; closed form decreasing; particle increments negative and equal to the exact increments."""
-    n = profile.sizes(claim.claim.id)["particles"]
+    n = run.sizes["particles"]
     per, lam, lr = n // REPLICAS, GAUSSIAN["lam"], 0.01
     record = np.arange(0, 201, 25)
     times = record * lr
-    gauss = mfld.gaussian_case(GAUSSIAN["y"], GAUSSIAN["lam_reg"])
+    gauss = mfld_particles.gaussian_case(GAUSSIAN["y"], GAUSSIAN["lam_reg"])
     start = (-2.0, 0.25)
-    values = {**_problem_values(gauss, lam), "m0": start[0], "v0": start[1]}
-    expr = mg.gap().subs({s: values[str(s)] for s in mg.gap().free_symbols if str(s) != "t"})
     curve_t = np.linspace(0, 4, 2000)
-    curve = np.asarray(sp.lambdify(t, expr, "numpy")(curve_t), dtype=float)
-    snaps = simulate(impl, xp, seed, claim.claim.id, "gaussian", gauss, lam, lr, n, start, record)
+    curve = oracle.gap_curve(gauss, lam, start, curve_t)
+    snaps = _simulate(run, "gaussian", gauss, lam, lr, n, start, record)
     value, infl, _, _ = pooled_free_energy(gauss, lam, snaps)
-    _, _, exact = _gap_setup(gauss, lam, lr, per, start, record)
+    _, _, exact = oracle.exact_gap(gauss, lam, lr, per, start, record, REPLICAS)
     diff = np.diff(value)
     diff_infl = np.diff(infl, axis=1)
     diff_se = np.sqrt(np.sum(diff_infl**2, axis=0))
-    level = stats.split(claim.budget, 2)
+    level = stats.split(run.budget, 2)
     worst = int(np.argmax(diff / diff_se))
-    claim.figure(Figure(
+    run.figure(Figure(
         title="Free energy along the particle flow (Gaussian case)", xlabel="t", ylabel="L(q_t) - L*", yscale="log",
-        series=[Series("particles (Gaussian fit, 95% CI)", times.tolist(), (value - _minimum(gauss, lam)).tolist(),
+        series=[Series("particles (Gaussian fit, 95% CI)", times.tolist(),
+                       (value - oracle.free_energy_minimum(gauss, lam)).tolist(),
                        yerr=(1.96 * np.sqrt(np.sum(infl**2, axis=0))).tolist()),
                 Series("exact finite-step", times.tolist(), exact.tolist(), style="line"),
                 Series("closed form (continuous time)", curve_t[curve_t <= 2.5].tolist(),
                        curve[curve_t <= 2.5].tolist(), style="dashed")],
         caption="dL/dt = -lambda^2 I(q || p_q) (sympy); the increments must be negative and match the exact ones."))
-    claim.verdict(
+    run.verdict(
         stats.agreement("dL/dt = -lambda^2 E_q |grad log(q/p_q)|^2 at every Gaussian q",
                         mg.free_energy_dissipation_holds(), True,
                         test="sympy: chain rule through the moment ODEs vs the relative Fisher information to p_q"),
@@ -446,4 +397,3 @@ def test_free_energy_decreases_along_the_mean_field_flow(impl: Guard, profile: A
                                float(-diff[worst]), float(diff_se[worst]), 0.0, level / diff.size,
                                test=f"one-sided z-test on the worst of {diff.size} windows (Bonferroni)"),
     )
-

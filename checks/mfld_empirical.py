@@ -1,12 +1,14 @@
-r"""Empirical claims of seed 004 on mean-field Langevin dynamics (family ``sgld``, report-only): annealing the
+r"""Empirical claims on mean-field Langevin dynamics (Suzuki, Wu, Oko & Nitanda 2023, as presented in Chainani &
+Zhang's slides) (family ``sgld``, report-only): annealing the
 temperature, and learning k = 2 sparse parity with n of order d where a fixed-kernel (NTK) learner needs order d^2.
 
 Both are reported with their band over independent replicas (each with its own data, initialisation and noise), not
-decided beyond a sanity guard: the risk bounds behind them are "≲" without constants (CLAIMS-DETAIL §3 2.8), so
+decided beyond a sanity guard: the risk bounds behind them are "≲" without constants (Suzuki, Wu, Oko & Nitanda,
+NeurIPS 2023), so
 there is no numerical prediction to test. The particle update runs through the implementation under test:
 ``Runner(impl, lr=eta, temperature=lam, rng=...).step(theta, grad)`` on the flat batch ``(replicas * M, d + 2)``,
 with the mean-field gradient of the slides' network :math:`h_x(z) = \bar R[\tanh(z^\top x_1 + x_2) +
-2\tanh(x_3)]/3` from :mod:`solvers.mfld_network` (logistic risk + lambda' |x|^2).
+2\tanh(x_3)]/3` from :mod:`solvers.mean_field_classifier` (logistic risk + lambda' |x|^2).
 """
 
 from __future__ import annotations
@@ -19,12 +21,11 @@ from scipy import stats as sps
 
 from sgd_conformance.checks.harness import stats
 from sgd_conformance.checks.harness.claims import ClaimRun, claim
-from sgd_conformance.checks.harness.impl import Guard, Runner, noise_generator
+from sgd_conformance.checks.harness.impl import Runner
 from sgd_conformance.reports.model import Figure, Series
-from sgd_conformance.solvers import mean_field_net, mfld
-from sgd_conformance.solvers import mfld_network as mn
+from sgd_conformance.solvers import mean_field_classifier as mfc
+from sgd_conformance.solvers import mfld_particles
 from sgd_conformance.solvers._xp import asarray, to_numpy
-from sgd_conformance.solvers.rng import generator
 
 NETWORK = {"rbar": 10.0, "reg": 1e-3, "lr": 0.5}   # R̄, lambda', eta: eta R̄ ~ 5 keeps the step stable
 PARITY_TEMPERATURE = 1e-3
@@ -32,21 +33,23 @@ TEST_POINTS = 2000
 IDENTITY_RTOL = 1e-10                               # rounding of sums of <= 128 terms of size <= R̄
 
 
-def _data(seed: int, claim_id: str, label: object, replicas: int, n: int, d: int, xp: Any) -> tuple[Any, Any]:
-    z, y = mn.sparse_parity(generator(seed, claim_id, "data", label), (replicas, n), d)
-    return asarray(z, xp), asarray(y, xp)
+def _data(run: ClaimRun, label: object, replicas: int, n: int, d: int) -> tuple[Any, Any]:
+    """k = 2 sparse parity: ``replicas`` data sets of n points in d dimensions (stream ``("data", label)``)."""
+    z, y = mfc.sparse_parity(run.stream("data", label, on_backend=False), (replicas, n), d)
+    return asarray(z, run.xp), asarray(y, run.xp)
 
 
-def _start(seed: int, claim_id: str, label: object, replicas: int, particles: int, d: int, xp: Any) -> Any:
-    return generator(seed, claim_id, "start", label, xp=xp).standard_normal(size=(replicas, particles, d + 2))
+def _start(run: ClaimRun, label: object, replicas: int, particles: int, d: int) -> Any:
+    """Particles i.i.d. N(0, I_(d+2)), shape ``(replicas, particles, d + 2)`` (stream ``("start", label)``)."""
+    return run.stream("start", label).standard_normal(size=(replicas, particles, d + 2))
 
 
-def _run(impl: Guard, xp: Any, seed: int, claim_id: str, label: object, problem: mn.MeanFieldNetwork, x: Any,
-         steps: int, temperature: float) -> Any:
-    runner = Runner(impl, lr=NETWORK["lr"], temperature=temperature,
-                    rng=noise_generator(impl, xp, seed, claim_id, "noise", label),
+def _mfld(run: ClaimRun, label: object, problem: mfc.MeanFieldNetwork, x: Any, steps: int,
+          temperature: float) -> Any:
+    """``steps`` MFLD steps of the implementation at temperature ``temperature`` (noise stream ``("noise", label)``)."""
+    runner = Runner(run.impl, lr=NETWORK["lr"], temperature=temperature, rng=run.noise("noise", label),
                     context=f"MFLD on the mean-field network, eta = {NETWORK['lr']}, lambda = {temperature:.3g}")
-    return mfld.evolve(problem, x, steps, runner.step)
+    return mfld_particles.evolve(problem, x, steps, runner.step)
 
 
 def _band(values: np.ndarray) -> tuple[float, float]:
@@ -77,8 +80,9 @@ def _above_chance(what: str, correct: int, total: int, level: float) -> stats.De
                f"{PARITY_TEMPERATURE}; NTK = the empirical NTK of the same network at its initialisation (all "
                f"particle coordinates), kernel ridge regression with ridge 1e-6 x mean diagonal; {TEST_POINTS} "
                "fresh test points per replica; d in {8} at quick, {8, 12, 16} at standard/thorough; n in {2d, 8d}.",
-    source="seed 004 (Suzuki's slides: 'MFLD learns k-sparse parity with n = O(d) … kernel methods need "
-           "Omega(dk)'); Suzuki, Wu, Oko & Nitanda 2023; CLAIMS-DETAIL §3 (sparse-parity row).",
+    source="Chainani & Zhang, 'Mean field Langevin dynamics: convergence analysis and sparse parity learning' (slides, "
+           "Yale, 2025), presenting Suzuki, Wu, Oko & Nitanda, NeurIPS 2023 (MFLD learns k-sparse parity with n of "
+           "order d; the slides give kernel methods a sample complexity Omega(dk)).",
     seed_wording="The slides' 'Omega(dk)' for the kernel's sample size means Omega(d^k); 'alpha_M <~ 1/sqrt M' is "
                  "the garbled finite-particle error term.",
     sizes={"quick": {"replicas": 4, "particles": 256, "steps": 600, "dims": (8,)},
@@ -90,41 +94,40 @@ def _above_chance(what: str, correct: int, total: int, level: float) -> stats.De
                 'MFLD above chance',
     mutants=("sgld_gradient_ascent", "sgld_ignores_gradient"),
 )
-def test_mfld_learns_sparse_parity_where_the_fixed_kernel_lags(impl: Guard, profile: Any, seed: int, xp: Any,
-                                                                claim: ClaimRun) -> None:
+def mfld_learns_sparse_parity_where_the_fixed_kernel_lags(run: ClaimRun) -> None:
     """Exact identities first (the fast gradient = the first variation's gradient, the NTK Gram = J J^T); then test
     accuracy of MFLD and NTK regression per (d, n), banded over replicas; guard: MFLD above chance at n = 8d."""
-    sizes = profile.sizes(claim.claim.id)
+    sizes = run.sizes
     replicas, particles, steps, dims = sizes["replicas"], sizes["particles"], sizes["steps"], sizes["dims"]
-    cid = claim.claim.id
+    xp = run.xp
     # exact identities on a small instance (replica 0 of d = dims[0], n = 2d)
     d0 = dims[0]
-    z0, y0 = _data(seed, cid, "identity", 1, 2 * d0, d0, xp)
-    x0 = _start(seed, cid, "identity", 1, 16, d0, xp)
-    small = mn.MeanFieldNetwork(z0, y0, reg=NETWORK["reg"], rbar=NETWORK["rbar"])
-    slow = mean_field_net.first_variation_gradient(x0[0], z0[0], y0[0], x0[0], rbar=NETWORK["rbar"]) \
+    z0, y0 = _data(run, "identity", 1, 2 * d0, d0)
+    x0 = _start(run, "identity", 1, 16, d0)
+    small = mfc.MeanFieldNetwork(z0, y0, reg=NETWORK["reg"], rbar=NETWORK["rbar"])
+    slow = mfc.first_variation_gradient(x0[0], z0[0], y0[0], x0[0], rbar=NETWORK["rbar"]) \
         + 2 * NETWORK["reg"] * x0[0]
-    jac = xp.reshape(xp.moveaxis(mean_field_net.feature_gradient(x0[0], z0[0], NETWORK["rbar"]), -2, -3),
+    jac = xp.reshape(xp.moveaxis(mfc.feature_gradient(x0[0], z0[0], NETWORK["rbar"]), -2, -3),
                      (2 * d0, -1)) / 16
     decisions = [
         stats.identity("network gradient = first_variation_gradient + 2 lambda' x", to_numpy(small.gradient(x0))[0],
                        to_numpy(slow), IDENTITY_RTOL, test=f"16 particles, n = {2 * d0}, rtol {IDENTITY_RTOL}"),
-        stats.identity("closed-form NTK Gram = J J^T", to_numpy(mn.ntk_gram(x0, z0, z0, NETWORK["rbar"]))[0],
+        stats.identity("closed-form NTK Gram = J J^T", to_numpy(mfc.ntk_gram(x0, z0, z0, NETWORK["rbar"]))[0],
                        to_numpy(jac @ jac.T), IDENTITY_RTOL, test=f"16 particles, n = {2 * d0}, rtol {IDENTITY_RTOL}"),
     ]
-    level = stats.split(claim.budget, len(dims))
+    level = stats.split(run.budget, len(dims))
     series, rows = [], []
     for d in dims:
         mf_bands, k_bands, ns = [], [], [2 * d, 8 * d]
         for n in ns:
-            z, y = _data(seed, cid, ("train", d, n), replicas, n, d, xp)
-            zt, yt = _data(seed, cid, ("test", d, n), replicas, TEST_POINTS, d, xp)
-            start = _start(seed, cid, (d, n), replicas, particles, d, xp)
-            problem = mn.MeanFieldNetwork(z, y, reg=NETWORK["reg"], rbar=NETWORK["rbar"])
-            final = _run(impl, xp, seed, cid, (d, n), problem, start, steps, PARITY_TEMPERATURE)
+            z, y = _data(run, ("train", d, n), replicas, n, d)
+            zt, yt = _data(run, ("test", d, n), replicas, TEST_POINTS, d)
+            start = _start(run, (d, n), replicas, particles, d)
+            problem = mfc.MeanFieldNetwork(z, y, reg=NETWORK["reg"], rbar=NETWORK["rbar"])
+            final = _mfld(run, (d, n), problem, start, steps, PARITY_TEMPERATURE)
             acc_mf = to_numpy(problem.accuracy(final, zt, yt))
-            pred = mn.kernel_regression(mn.ntk_gram(start, z, z, NETWORK["rbar"]),
-                                        mn.ntk_gram(start, zt, z, NETWORK["rbar"]), y, 1e-6)
+            pred = mfc.kernel_regression(mfc.ntk_gram(start, z, z, NETWORK["rbar"]),
+                                        mfc.ntk_gram(start, zt, z, NETWORK["rbar"]), y, 1e-6)
             acc_k = to_numpy(xp.mean(xp.astype(pred * yt > 0, xp.float64), axis=-1))
             mf_bands.append(_band(acc_mf))
             k_bands.append(_band(acc_k))
@@ -137,12 +140,12 @@ def test_mfld_learns_sparse_parity_where_the_fixed_kernel_lags(impl: Guard, prof
         for tag, bands, style in (("MFLD", mf_bands, "points"), ("NTK regression", k_bands, "dashed")):
             series.append(Series(f"{tag}, d = {d}", [n / d for n in ns], [b[0] for b in bands],
                                  yerr=[2 * b[1] for b in bands], style=style))
-    claim.figure(Figure(
-        title=f"k = 2 sparse parity: test accuracy vs n/d (profile {profile.name}: d in {list(dims)})",
+    run.figure(Figure(
+        title=f"k = 2 sparse parity: test accuracy vs n/d (profile {run.profile}: d in {list(dims)})",
         xlabel="n / d", ylabel="test accuracy", series=series,
         caption=f"Mean ± 2 SE over {replicas} replicas ({particles} particles, {steps} steps). Report-only; d = 12, "
                 "16 run at standard and thorough only. " + "; ".join(rows) + "."))
-    claim.verdict(*decisions)
+    run.verdict(*decisions)
 
 
 @claim(
@@ -156,8 +159,9 @@ def test_mfld_learns_sparse_parity_where_the_fixed_kernel_lags(impl: Guard, prof
                f"{NETWORK['lr']}; schedule lambda_0 = 0.05 halved over K = 5 stages vs the fixed final "
                "lambda = 0.05/16; objective F = risk + lambda' E|x|^2 (the entropy of the particle law is not "
                "estimated).",
-    source="seed 004 (Suzuki's slides: annealing lambda_k = 2^-k lambda_0 for sparse parity / XOR); CLAIMS-DETAIL "
-           "§3 2.8.",
+    source="Chainani & Zhang, 'Mean field Langevin dynamics: convergence analysis and sparse parity learning' (slides, "
+           "Yale, 2025), presenting Suzuki, Wu, Oko & Nitanda, NeurIPS 2023 (annealing lambda_k = 2^-k lambda_0 for "
+           "sparse parity / XOR).",
     sizes={"quick": {"replicas": 4, "particles": 256, "stage_steps": 120},
            "standard": {"replicas": 8, "particles": 512, "stage_steps": 200},
            "thorough": {"replicas": 16, "particles": 512, "stage_steps": 400}},
@@ -167,22 +171,21 @@ def test_mfld_learns_sparse_parity_where_the_fixed_kernel_lags(impl: Guard, prof
                 'objectives, the annealed run descends',
     mutants=("sgld_gradient_ascent",),
 )
-def test_annealed_temperature_reaches_a_lower_objective(impl: Guard, profile: Any, seed: int, xp: Any,
-                                                        claim: ClaimRun) -> None:
+def annealed_temperature_reaches_a_lower_objective(run: ClaimRun) -> None:
     """Same start, same data, same total steps: the annealed and the fixed-lambda runs; objective after each stage
     with its band over replicas; guard: finite, and the annealed run ends below its start (deterministic)."""
-    sizes = profile.sizes(claim.claim.id)
+    sizes = run.sizes
     replicas, particles, stage = sizes["replicas"], sizes["particles"], sizes["stage_steps"]
-    cid, d, n, lam0, stages = claim.claim.id, 8, 64, 0.05, 5
-    z, y = _data(seed, cid, "train", replicas, n, d, xp)
-    problem = mn.MeanFieldNetwork(z, y, reg=NETWORK["reg"], rbar=NETWORK["rbar"])
-    start = _start(seed, cid, "start", replicas, particles, d, xp)
+    d, n, lam0, stages = 8, 64, 0.05, 5
+    z, y = _data(run, "train", replicas, n, d)
+    problem = mfc.MeanFieldNetwork(z, y, reg=NETWORK["reg"], rbar=NETWORK["rbar"])
+    start = _start(run, "start", replicas, particles, d)
     temperatures = [lam0 * 2.0**-k for k in range(stages)]
     curves = {"annealed": [to_numpy(problem.objective(start))], "fixed": [to_numpy(problem.objective(start))]}
     x_ann, x_fix = start, start
     for k, lam in enumerate(temperatures):
-        x_ann = _run(impl, xp, seed, cid, ("annealed", k), problem, x_ann, stage, lam)
-        x_fix = _run(impl, xp, seed, cid, ("fixed", k), problem, x_fix, stage, temperatures[-1])
+        x_ann = _mfld(run, ("annealed", k), problem, x_ann, stage, lam)
+        x_fix = _mfld(run, ("fixed", k), problem, x_fix, stage, temperatures[-1])
         curves["annealed"].append(to_numpy(problem.objective(x_ann)))
         curves["fixed"].append(to_numpy(problem.objective(x_fix)))
     ann, fix = np.array(curves["annealed"]), np.array(curves["fixed"])        # (stages + 1, replicas)
@@ -191,14 +194,14 @@ def test_annealed_temperature_reaches_a_lower_objective(impl: Guard, profile: An
     series = [Series(tag, steps, [_band(v)[0] for v in arr], yerr=[2 * _band(v)[1] for v in arr], style=style)
               for tag, arr, style in ((f"annealed lambda_k = {lam0} 2^-k", ann, "points"),
                                       (f"fixed lambda = {temperatures[-1]:.4g}", fix, "dashed"))]
-    claim.figure(Figure(
+    run.figure(Figure(
         title="Annealed vs fixed temperature: regularised objective F = risk + lambda' E|x|^2", xlabel="steps",
         ylabel="F", series=series,
         caption=f"Mean ± 2 SE over {replicas} replicas ({particles} particles, {stage} steps per stage). Final "
                 f"F(fixed) - F(annealed) = {diff_mean:.4f} ± {2 * diff_se:.4f} (report-only: positive means "
                 "annealing reached the lower objective)."))
     finite = bool(np.all(np.isfinite(ann)) and np.all(np.isfinite(fix)))
-    claim.verdict(
+    run.verdict(
         stats.agreement("objectives finite along both runs", finite, True, test="every replica, every stage end"),
         stats.at_most("annealed objective at the end / at the start (mean over replicas)",
                       float(np.mean(ann[-1]) / np.mean(ann[0])), 1.0, test="deterministic sanity guard"),

@@ -1,8 +1,10 @@
-"""Mean-field Langevin (seed 004): the free energy, its proximal Gibbs law and certificates, the LSI constant of the
+"""Mean-field Langevin (Nitanda, Wu & Suzuki 2022; Chainani & Zhang's slides): the free energy, its proximal Gibbs law
+and certificates, the LSI constant of the
 proximal Gibbs law, and the first variation of a mean-field network's risk (family ``reference``: statements of the
 theory, decided by exact identities, quadrature and spectral gaps; no Monte Carlo).
 
-Convention (CLAIMS-DETAIL §3, §8): L(q) = F(q) + lambda int q log q, p_q ∝ exp(-dF/dq / lambda), temperature
+Convention (Nitanda, Wu & Suzuki, AISTATS 2022): L(q) = F(q) + lambda int q log q, p_q ∝ exp(-dF/dq / lambda),
+temperature
 T = lambda. The discrete grid problem is itself a mean-field problem (reference measure = the positive trapezoid
 weights), so its identities and inequalities hold to rounding, and the tolerances below are rounding tolerances.
 """
@@ -19,12 +21,12 @@ from sgd_conformance.checks.harness import stats
 from sgd_conformance.checks.harness.claims import ClaimRun, claim
 from sgd_conformance.checks.harness.hypothesis_settings import derandomised
 from sgd_conformance.reports.model import Figure, Series
-from sgd_conformance.solvers import mean_field_net
+from sgd_conformance.solvers import mean_field_classifier as mfc
 from sgd_conformance.solvers._xp import to_numpy
 from sgd_conformance.solvers.rng import generator
 from sgd_conformance.theory import free_energy
 
-QUADRATURE_TOL = 1e-9   # catalog: inequalities by quadrature at 1e-9 (rounding of sums of 4001 terms is ~1e-14)
+QUADRATURE_TOL = 1e-9   # inequalities by quadrature at 1e-9 (rounding of sums of 4001 terms is ~1e-14)
 FV_RTOL = 1e-8          # complex-step derivative of L along a segment, step 1e-20 min(q/|q1 - q|) (central
                         # differences lose accuracy where q1/q is huge in the tails: truncation grows like (q1/q)^2)
 FIXED_POINT_TOL = 1e-12
@@ -45,7 +47,9 @@ DENSITIES = dict(mean=st.floats(-2.0, 2.0), log_scale=st.floats(np.log(0.5), np.
 
 
 def _seeded_shift(seed: int, claim_id: str, index: int) -> float:
-    """A seed-dependent shift of the generated mean, so --seed moves the examples."""
+    """A seed-dependent shift of the generated mean, so --seed moves the examples: the NumPy stream
+    ``(seed, claim_id, "shift", index)`` (:meth:`ClaimRun.stream`). It takes the seed and the id rather than the run
+    because hypothesis derandomises from the source text of the decorated function that calls it."""
     return float(generator(seed, claim_id, "shift", index).uniform(-0.5, 0.5))
 
 
@@ -55,27 +59,26 @@ def _seeded_shift(seed: int, claim_id: str, index: int) -> float:
               "= lambda log(q/p_q) + const with p_q ∝ exp(-dF/dq(q)/lambda), so along zero-mass perturbations "
               "d/dt L(q + t(q1 - q))|0 = int lambda log(q/p_q) (q1 - q); F is convex along linear interpolations "
               "(q -> h_q linear, loss convex); the minimiser q* is its own proximal Gibbs law, q* = p_q*.",
-    hypotheses="1-D grid problem, 4001 trapezoid nodes on [-8, 8]: F(q) = (1/2) mean_i (int tanh(theta x_i) dq - "
-               "y_i)^2 + lambda' int theta^2 dq, x = (0.5, 1, -1.5, 2), y = (0.3, -0.2, 0.5, 0.1), lambda = 0.3, "
-               "lambda' = 0.1; q* by the damped fixed-point iteration q <- (q + p_q)/2; q, q1 hypothesis-generated "
-               "shifted/scaled Gaussians x (1 + 0.5 sin): mean in [-2.5, 2.5], scale in [0.5, 2]; complex-step "
-               "derivative (step 1e-20 min(q/|q1 - q|)), rtol 1e-8 (the catalog's 1e-6 with central differences); "
-               "KL(q*||p_q*) <= 1e-12; convexity and L(q*) <= L(q) to 1e-9.",
-    source="seed 004 ('dL/dq(q) = lambda log(q/p_q)'; 'q* = p_q*'; 'F convex'); Nitanda, Wu & Suzuki 2022; "
-           "CLAIMS-DETAIL §2.2.",
-    seed_wording="The seed writes dL/dq(q) = lambda log(q/p_q) without the additive constant lambda(1 + log Z(q)); "
-                 "it is irrelevant only for zero-mass perturbations.",
+    hypotheses="1-D grid problem, 4001 trapezoid nodes on [-8, 8]: F(q) = (1/2) mean_i (int tanh(theta x_i) dq - y_i)^2"
+               " + lambda' int theta^2 dq, x = (0.5, 1, -1.5, 2), y = (0.3, -0.2, 0.5, 0.1), lambda = 0.3, lambda' = "
+               "0.1; q* by the damped fixed-point iteration q <- (q + p_q)/2; q, q1 hypothesis-generated shifted/scaled"
+               " Gaussians x (1 + 0.5 sin): mean in [-2.5, 2.5], scale in [0.5, 2]; complex-step derivative (step 1e-20"
+               " min(q/|q1 - q|)), rtol 1e-8 (rather than 1e-6 with central differences); KL(q*||p_q*) <= 1e-12; "
+               "convexity and L(q*) <= L(q) to 1e-9.",
+    source="Chainani & Zhang, 'Mean field Langevin dynamics: convergence analysis and sparse parity learning' (slides, "
+           "Yale, 2025) ('dL/dq(q) = lambda log(q/p_q)'; 'q* = p_q*'; 'F convex'); Nitanda, Wu & Suzuki, AISTATS 2022.",
+    seed_wording="The Chainani & Zhang slides write dL/dq(q) = lambda log(q/p_q) without the additive constant lambda(1"
+                 " + log Z(q)); it is irrelevant only for zero-mass perturbations.",
     sizes={"quick": {"examples": 10},
            "standard": {"examples": 30},
            "thorough": {"examples": 100}},
     power='exact identities at every profile (p_q ∝ exp(+dF/lambda) fails at quick); larger profiles add segments',
     oracle_mutants=("gibbs_with_plus_sign",),
 )
-def test_minimiser_is_its_own_proximal_gibbs_law(profile: Any, seed: int, claim: ClaimRun) -> None:
+def minimiser_is_its_own_proximal_gibbs_law(run: ClaimRun) -> None:
     """KL(q*||p_q*) = 0 at the fixed point; d/dt L(q + t(q1 - q)) = int lambda log(q/p_q)(q1 - q); F convex on the
     segment; q* minimises L over every generated q."""
-    cid = claim.claim.id
-    examples = profile.sizes(cid)["examples"]
+    examples, seed, cid = run.sizes["examples"], run.seed, run.id
     problem = free_energy.reference_problem()
     q_star = problem.minimiser()
     residual = problem.kl(q_star, free_energy.proximal_gibbs(problem, q_star))
@@ -105,7 +108,7 @@ def test_minimiser_is_its_own_proximal_gibbs_law(profile: Any, seed: int, claim:
     segment()
     table = np.array(rows)
     order = np.argsort(table[:, 1])
-    claim.figure(Figure(
+    run.figure(Figure(
         title="First variation of the free energy on the grid problem (lambda = 0.3, lambda' = 0.1)",
         xlabel="example (sorted by the predicted derivative)", ylabel="d/dt L(q + t(q1 - q)) at t = 0",
         series=[Series("int lambda log(q/p_q)(q1 - q)", list(range(len(rows))), table[order, 1].tolist(),
@@ -113,7 +116,7 @@ def test_minimiser_is_its_own_proximal_gibbs_law(profile: Any, seed: int, claim:
                 Series("complex-step derivative of L", list(range(len(rows))), table[order, 0].tolist())],
         caption=f"KL(q*||p_q*) = {residual:.2e} at the fixed point; the additive constant of dL/dq cancels "
                 "against the zero-mass direction q1 - q."))
-    claim.verdict(
+    run.verdict(
         stats.at_most("fixed-point residual KL(q* || p_q*)", abs(residual), FIXED_POINT_TOL,
                       test="quadrature at the converged damped fixed-point iteration"),
         stats.identity(f"d/dt L(q + t(q1 - q)) vs int lambda log(q/p_q)(q1 - q) ({len(rows)} segments)",
@@ -136,8 +139,9 @@ def test_minimiser_is_its_own_proximal_gibbs_law(profile: Any, seed: int, claim:
                "hypothesis-generated q (Gaussians x (1 + 0.5 sin), mean in [-2.5, 2.5], scale in [0.5, 2]), "
                "quadrature, inequalities to 1e-9; the Gaussian identities by sympy for symbolic m, v > 0, y, "
                "lambda, lambda' > 0.",
-    source="seed 004 ('lambda KL(q||p_q) >= L(q) - L(q*) >= lambda KL(q||q*)'); Nitanda, Wu & Suzuki 2022; "
-           "CLAIMS-DETAIL §2.3, §9.12.",
+    source="Chainani & Zhang, 'Mean field Langevin dynamics: convergence analysis and sparse parity learning' (slides, "
+           "Yale, 2025) ('lambda KL(q||p_q) >= L(q) - L(q*) >= lambda KL(q||q*)'); Nitanda, Wu & Suzuki, AISTATS 2022; "
+           "the Gaussian identities are derived here.",
     sizes={"quick": {"examples": 50},
            "standard": {"examples": 200},
            "thorough": {"examples": 800}},
@@ -145,11 +149,10 @@ def test_minimiser_is_its_own_proximal_gibbs_law(profile: Any, seed: int, claim:
           'larger profiles add more q',
     oracle_mutants=("kl_swapped", "entropy_sign"),
 )
-def test_free_energy_gap_is_sandwiched_by_the_two_kl_divergences(profile: Any, seed: int, claim: ClaimRun) -> None:
+def free_energy_gap_is_sandwiched_by_the_two_kl_divergences(run: ClaimRun) -> None:
     """upper = lambda KL(q||p_q) >= gap = L(q) - L(q*) >= lower = lambda KL(q||q*) over generated q (quadrature);
     both Gaussian gaps are the stated squares (sympy)."""
-    cid = claim.claim.id
-    examples = profile.sizes(cid)["examples"]
+    examples, seed, cid = run.sizes["examples"], run.seed, run.id
     problem = free_energy.reference_problem()
     q_star = problem.minimiser()
     rows: list[tuple[float, float, float]] = []
@@ -166,14 +169,14 @@ def test_free_energy_gap_is_sandwiched_by_the_two_kl_divergences(profile: Any, s
     table = np.array(rows)
     order = np.argsort(table[:, 1])
     lower_residual, upper_residual = free_energy.gaussian_sandwich_residuals()
-    claim.figure(Figure(
+    run.figure(Figure(
         title="Free-energy gap and its KL certificates on the grid problem", xlabel="q (sorted by the gap)",
         ylabel="value", yscale="log",
         series=[Series("lambda KL(q || p_q)", list(range(len(rows))), table[order, 0].tolist()),
                 Series("L(q) - L(q*)", list(range(len(rows))), table[order, 1].tolist(), style="line"),
                 Series("lambda KL(q || q*)", list(range(len(rows))), table[order, 2].tolist())],
         caption="The upper certificate needs only q (no q*): it bounds the suboptimality of any q."))
-    claim.verdict(
+    run.verdict(
         stats.at_least(f"smallest lambda KL(q||p_q) - (L(q) - L(q*)) over {len(rows)} q",
                        float(np.min(table[:, 0] - table[:, 1])), -QUADRATURE_TOL, test="quadrature at 1e-9"),
         stats.at_least(f"smallest (L(q) - L(q*)) - lambda KL(q||q*) over {len(rows)} q",
@@ -201,11 +204,14 @@ GAUSSIAN_RTOL = 1e-3  # O(h^2) discretisation of the OU gap: measured 2e-4 at la
                "generalized eigenproblem, tridiagonal); the gap at N nodes minus |gap(N) - gap(N/2)| (an O(h^2) "
                "error bound) must be >= the bound; the discretisation is validated on B = 0 (gap 2 lambda'/lambda, "
                "rtol 1e-3).",
-    source="seed 004 ('p_q satisfies LSI with alpha = (2 lambda'/lambda) exp(O(1/lambda))'); T. Zhang, "
-           "Mathematical Analysis of Machine Learning, Lemma 11.21; CLAIMS-DETAIL §2.5, §9.13.",
-    seed_wording="The seed writes alpha = (2 lambda'/lambda) exp(O(1/lambda)), a constant that grows as lambda -> 0; "
-                 "the exponent is negative. Read as (2 lambda'/lambda) exp(+2B/lambda), it exceeds the spectral "
-                 "gap (so it is no LSI constant) at every lambda here, by a factor growing as lambda decreases.",
+    source="Chainani & Zhang, 'Mean field Langevin dynamics: convergence analysis and sparse parity learning' (slides, "
+           "Yale, 2025) ('p_q satisfies LSI with alpha = (2 lambda'/lambda) exp(O(1/lambda))', attributed there to "
+           "Nitanda, Wu & Suzuki, AISTATS 2022); Holley & Stroock (J. Stat. Phys. 1987) and Bakry & Émery (1985), as "
+           "combined in T. Zhang, Mathematical Analysis of Machine Learning Algorithms (2023), Lemma 11.21.",
+    seed_wording="The Chainani & Zhang slides write alpha = (2 lambda'/lambda) exp(O(1/lambda)), a constant that grows "
+                 "as lambda -> 0; the exponent is negative. Read as (2 lambda'/lambda) exp(+2B/lambda), it exceeds the "
+                 "spectral gap (so it is no LSI constant) at every lambda here, by a factor growing as lambda "
+                 "decreases.",
     sizes={"quick": {"grid": 1000},
            "standard": {"grid": 2000},
            "thorough": {"grid": 4000}},
@@ -213,10 +219,10 @@ GAUSSIAN_RTOL = 1e-3  # O(h^2) discretisation of the OU gap: measured 2e-4 at la
           'is 3-200x too large at every profile',
     oracle_mutants=("seed_lsi_form",),
 )
-def test_proximal_gibbs_lsi_constant_decays_as_exp_minus_2b_over_lambda(profile: Any, claim: ClaimRun) -> None:
+def proximal_gibbs_lsi_constant_decays_as_exp_minus_2b_over_lambda(run: ClaimRun) -> None:
     """Spectral gap of exp(-(lambda' theta^2 + B sin 3 theta)/lambda) >= (2 lambda'/lambda) e^(-2B/lambda) for each
-    lambda; the seed's e^(+2B/lambda) form is violated, more so as lambda decreases."""
-    nodes = profile.sizes(claim.claim.id)["grid"]
+    lambda; the slides' e^(+2B/lambda) form is violated, more so as lambda decreases."""
+    nodes = run.sizes["grid"]
     fine = np.linspace(-LSI_HALF_WIDTH, LSI_HALF_WIDTH, nodes)
     coarse = np.linspace(-LSI_HALF_WIDTH, LSI_HALF_WIDTH, nodes // 2)
     decisions: list[stats.Decision] = []
@@ -237,28 +243,28 @@ def test_proximal_gibbs_lsi_constant_decays_as_exp_minus_2b_over_lambda(profile:
     decisions.append(stats.identity("spectral gap of the Gaussian case B = 0 vs 2 lambda'/lambda", np.array(gaussian),
                                     np.array(exact_gaussian), rtol=GAUSSIAN_RTOL, test="finite differences, rtol 1e-3"))
     ratios = np.array(seed_forms) / np.array(gaps)
-    decisions.append(stats.agreement("seed's (2 lambda'/lambda) exp(+2B/lambda) exceeds the spectral gap at every "
+    decisions.append(stats.agreement("the slides' (2 lambda'/lambda) exp(+2B/lambda) exceeds the spectral gap at every "
                                      "lambda, by a factor increasing as lambda decreases",
                                      bool(np.all(ratios > 1) and np.all(np.diff(ratios) > 0)), True,
                                      test="finite differences"))
     lams = list(LSI_LAMBDAS)
-    claim.figure(Figure(
+    run.figure(Figure(
         title="LSI constant of p ∝ exp(-(lambda' theta^2 + B sin 3 theta)/lambda), lambda' = B = 0.5",
         xlabel="lambda", ylabel="constant", xscale="log", yscale="log",
         series=[Series("spectral gap (Poincaré constant >= LSI constant)", lams, gaps),
                 Series("(2 lambda'/lambda) exp(-2B/lambda)", lams, bounds, style="line"),
                 Series("seed: (2 lambda'/lambda) exp(+2B/lambda)", lams, seed_forms, style="dashed")],
-        caption="A valid LSI constant lies below the spectral gap; the seed's exp(+O(1/lambda)) form does not."))
-    claim.verdict(*decisions)
+        caption="A valid LSI constant lies below the spectral gap; the slides' exp(+O(1/lambda)) form does not."))
+    run.verdict(*decisions)
 
 
 NET_DIM, NET_INPUTS, NET_PARTICLES, NET_POINTS = 4, 8, 50, 5
 DIRECTIONAL_RTOL, PARTICLE_RTOL = 1e-8, 1e-10
 
 
-def _network_problem(seed: int, claim_id: str, index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _network_problem(run: ClaimRun, index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Inputs z in {±1/sqrt d}^d (n = 8), labels ±1, 50 particles and 5 probe neurons ~ N(0, I_6)."""
-    rng = generator(seed, claim_id, "network", index)
+    rng = run.stream("network", index, on_backend=False)
     z = rng.choice([-1.0, 1.0], size=(NET_INPUTS, NET_DIM)) / np.sqrt(NET_DIM)
     y = rng.choice([-1.0, 1.0], size=NET_INPUTS)
     return z, y, rng.standard_normal((NET_PARTICLES, NET_DIM + 2)), rng.standard_normal((NET_POINTS, NET_DIM + 2))
@@ -274,7 +280,9 @@ def _network_problem(seed: int, claim_id: str, index: int) -> tuple[np.ndarray, 
                "{±1/sqrt d}^4 with labels ±1, logistic l(u) = log(1 + e^-u), M = 50 particles and 5 probe neurons "
                "~ N(0, I); derivatives by complex step (step 1e-20) on the mixture weight (rtol 1e-8) and on every "
                "particle coordinate (rtol 1e-10).",
-    source="seed 004 (Suzuki slides: dL/dmu(x) = (1/n) sum l'(y_i f_mu(z_i)) y_i h_x(z_i)); CLAIMS-DETAIL §2.7.",
+    source="Chainani & Zhang, 'Mean field Langevin dynamics: convergence analysis and sparse parity learning' (slides, "
+           "Yale, 2025), presenting Suzuki, Wu, Oko & Nitanda, NeurIPS 2023 (dL/dmu(x) = (1/n) sum l'(y_i f_mu(z_i)) "
+           "y_i h_x(z_i)); derived here.",
     sizes={"quick": {"examples": 10},
            "standard": {"examples": 30},
            "thorough": {"examples": 100}},
@@ -282,14 +290,14 @@ def _network_problem(seed: int, claim_id: str, index: int) -> tuple[np.ndarray, 
           'at every profile',
     oracle_mutants=("coefficients_loss_for_derivative", "coefficients_missing_y"),
 )
-def test_first_variation_of_the_mean_field_risk(profile: Any, seed: int, xp: Any, claim: ClaimRun) -> None:
+def first_variation_of_the_mean_field_risk(run: ClaimRun) -> None:
     """Complex-step derivatives of the risk along mixture weights and particle coordinates equal the first-variation
     formula and its gradient."""
-    cid = claim.claim.id
-    examples = profile.sizes(cid)["examples"]
+    examples = run.sizes["examples"]
+    xp = run.xp
     directional, formula, particle_numeric, particle_formula = [], [], [], []
     for index in range(examples):
-        z_h, y_h, particles_h, probes_h = _network_problem(seed, cid, index)
+        z_h, y_h, particles_h, probes_h = _network_problem(run, index)
         z, y = xp.asarray(z_h, dtype=xp.float64), xp.asarray(y_h, dtype=xp.float64)
         particles, probes = xp.asarray(particles_h, dtype=xp.float64), xp.asarray(probes_h, dtype=xp.float64)
         # mixture weights: mu + t (delta_x - mu), complex step in t, all probes in one batch
@@ -297,26 +305,26 @@ def test_first_variation_of_the_mean_field_risk(profile: Any, seed: int, xp: Any
                                   probes_h[:, None, :]], axis=1)
         weights = np.concatenate([np.full(NET_PARTICLES, (1 - 1j * COMPLEX_STEP) / NET_PARTICLES),
                                   [1j * COMPLEX_STEP]])
-        risk = mean_field_net.risk(xp.asarray(mixture, dtype=xp.complex128), xp.asarray(z_h, dtype=xp.complex128),
+        risk = mfc.risk(xp.asarray(mixture, dtype=xp.complex128), xp.asarray(z_h, dtype=xp.complex128),
                                    xp.asarray(y_h, dtype=xp.complex128),
                                    xp.asarray(np.broadcast_to(weights, (NET_POINTS, NET_PARTICLES + 1)),
                                               dtype=xp.complex128))
         directional.append(np.imag(to_numpy(risk)) / COMPLEX_STEP)
-        at_probes = to_numpy(mean_field_net.first_variation(particles, z, y, probes))
-        at_particles = to_numpy(mean_field_net.first_variation(particles, z, y, particles))
+        at_probes = to_numpy(mfc.first_variation(particles, z, y, probes))
+        at_particles = to_numpy(mfc.first_variation(particles, z, y, particles))
         formula.append(at_probes - np.mean(at_particles))
         # particle gradient: one complex perturbation per coordinate, all in one batch
         size = NET_PARTICLES * (NET_DIM + 2)
         shifted = particles_h[None].astype(complex) + 1j * COMPLEX_STEP * np.eye(size).reshape(
             size, NET_PARTICLES, NET_DIM + 2)
-        risks = mean_field_net.risk(xp.asarray(shifted, dtype=xp.complex128), xp.asarray(z_h, dtype=xp.complex128),
+        risks = mfc.risk(xp.asarray(shifted, dtype=xp.complex128), xp.asarray(z_h, dtype=xp.complex128),
                                     xp.asarray(y_h, dtype=xp.complex128))
         particle_numeric.append(NET_PARTICLES * np.imag(to_numpy(risks)).reshape(NET_PARTICLES, NET_DIM + 2)
                                 / COMPLEX_STEP)
-        particle_formula.append(to_numpy(mean_field_net.first_variation_gradient(particles, z, y, particles)))
+        particle_formula.append(to_numpy(mfc.first_variation_gradient(particles, z, y, particles)))
     directional_a, formula_a = np.concatenate(directional), np.concatenate(formula)
     numeric_a, predicted_a = np.stack(particle_numeric), np.stack(particle_formula)
-    claim.figure(Figure(
+    run.figure(Figure(
         title="First variation of the logistic risk of a mean-field network", xlabel="dL/dmu(x) - int dL/dmu dmu",
         ylabel="d/dt L(mu + t(delta_x - mu)) (complex step)",
         series=[Series("probe neurons", formula_a.tolist(), directional_a.tolist()),
@@ -324,7 +332,7 @@ def test_first_variation_of_the_mean_field_risk(profile: Any, seed: int, xp: Any
                        [float(formula_a.min()), float(formula_a.max())], style="dashed")],
         caption="The additive constant of dL/dmu is fixed by subtracting its mu-mean (zero-mass perturbation)."))
     scale = float(np.max(np.abs(predicted_a)))
-    claim.verdict(
+    run.verdict(
         stats.identity(f"d/dt L(mu + t(delta_x - mu)) vs dL/dmu(x) - int dL/dmu dmu ({directional_a.size} probes)",
                        directional_a, formula_a, rtol=DIRECTIONAL_RTOL,
                        atol=DIRECTIONAL_RTOL * float(np.max(np.abs(formula_a))), test="complex step, rtol 1e-8"),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 
@@ -11,7 +10,6 @@ from sgd_conformance.checks.harness import stats
 from sgd_conformance.checks.harness.claims import ClaimRun, claim
 from sgd_conformance.reports.model import Figure, Series
 from sgd_conformance.solvers import minibatch
-from sgd_conformance.solvers.rng import generator
 from sgd_conformance.theory import minibatch as minibatch_theory
 
 BATCHES = (1, 4, 10)
@@ -24,7 +22,9 @@ BATCHES = (1, 4, 10)
               "(without replacement), Sigma = (1/N) sum_i (grad l_i - grad L)(grad l_i - grad L)'.",
     hypotheses="least squares with N = 20 samples in d = 3 at a fixed theta; b in {1, 4, 10}, both samplings; the "
                "factors derived by enumerating every minibatch of N = 6, b = 2.",
-    source="seed 002 ('theta_(t+1) = theta_t - eta grad L + (eta/sqrt b) Sigma^(1/2) xi'); CLAIMS-DETAIL §1.5, §9.16.",
+    source="Ruthotto, 'Modern Theory of Stochastic Gradient Descent' (lecture slides) ('theta_(t+1) = theta_t - eta "
+           "grad L + (eta/sqrt b) Sigma^(1/2) xi'); the finite-population correction of sampling without replacement "
+           "(Cochran, Sampling Techniques, 1977), derived here by enumeration.",
     seed_wording="The lecture's Gaussian form (eta/sqrt b) Sigma^(1/2) xi matches the first two moments of sampling "
                  "with replacement only; without replacement the covariance carries the factor (N - b)/(N - 1).",
     # minibatch draws per (b, sampling); SE of a covariance entry ~ 1% of Sigma at quick
@@ -33,10 +33,10 @@ BATCHES = (1, 4, 10)
            "thorough": {"draws": 320000}},
     oracle_mutants=("gradient_over_sqrt_b", "always_with_replacement"),
 )
-def test_minibatch_gradient_has_the_finite_population_covariance(profile: Any, seed: int, claim: ClaimRun) -> None:
+def minibatch_gradient_has_the_finite_population_covariance(run: ClaimRun) -> None:
     """Per-entry CLT tests of the minibatch mean and covariance (known centre: the full gradient)."""
-    draws = profile.sizes(claim.claim.id)["draws"]
-    rng = generator(seed, claim.claim.id, "data")
+    draws = run.sizes["draws"]
+    rng = run.stream("data", on_backend=False)
     population, d = 20, 3
     features = rng.standard_normal((population, d))
     targets = features @ rng.standard_normal(d) + 0.5 * rng.standard_normal(population)
@@ -45,7 +45,7 @@ def test_minibatch_gradient_has_the_finite_population_covariance(profile: Any, s
     full = per_sample.mean(axis=0)
     sigma = (per_sample - full).T @ (per_sample - full) / population
     upper = np.triu_indices(d)
-    level = stats.split(claim.budget, 2 * 2 * len(BATCHES))
+    level = stats.split(run.budget, 2 * 2 * len(BATCHES))
     decisions = [stats.agreement(f"Var(g_hat)/Sigma by enumeration (N = 6, b = 2, {'with' if r else 'without'} "
                                  "replacement)", minibatch_theory.enumerated_moments(6, 2, r),
                                  (0, minibatch_theory.covariance_factor(6, 2, r)), test="sympy, every minibatch")
@@ -53,7 +53,7 @@ def test_minibatch_gradient_has_the_finite_population_covariance(profile: Any, s
     ratios: dict[bool, list[tuple[float, float]]] = {True: [], False: []}
     for replacement in (True, False):
         for batch in BATCHES:
-            indices = minibatch.sample_indices(generator(seed, claim.claim.id, batch, replacement), draws, population,
+            indices = minibatch.sample_indices(run.stream(batch, replacement, on_backend=False), draws, population,
                                                batch, replacement)
             grads = minibatch.least_squares_minibatch_gradient(np.broadcast_to(theta, (draws, d)), features, targets,
                                                                indices)
@@ -70,7 +70,7 @@ def test_minibatch_gradient_has_the_finite_population_covariance(profile: Any, s
                                           test=f"CLT per entry (6 entries) over {draws} minibatches"))
             ratios[replacement].append((batch, float(np.trace(centred.T @ centred / draws) / np.trace(sigma))))
     grid = np.arange(1, population + 1)
-    claim.figure(Figure(
+    run.figure(Figure(
         title="tr Cov(g_hat) / tr Sigma against the batch size", xlabel="b", ylabel="ratio", xscale="log", yscale="log",
         series=[Series("with replacement", [r[0] for r in ratios[True]], [r[1] for r in ratios[True]]),
                 Series("without replacement", [r[0] for r in ratios[False]], [r[1] for r in ratios[False]]),
@@ -78,4 +78,4 @@ def test_minibatch_gradient_has_the_finite_population_covariance(profile: Any, s
                 Series("(N - b)/(b (N - 1))", grid[:-1].tolist(),
                        ((population - grid[:-1]) / (grid[:-1] * (population - 1))).tolist(), style="dashed")],
         caption="Sampling without replacement shrinks the noise by the finite-population factor."))
-    claim.verdict(*decisions)
+    run.verdict(*decisions)

@@ -3,7 +3,7 @@
 Sharpness is a property of the coordinates, not of the function: the Hessian transforms as D^-1 H D^-1 under
 theta' = D theta (and ReLU's function-preserving rescaling changes lambda_max), while the lecture's
 information-geometric sharpness is invariant — and, for squared loss with rank J = N, is just 2 N L.
-Source: seed 002 (lecture, "Flat vs sharp minima"); CLAIMS-DETAIL §1.1–§1.2.
+Sources: Dinh, Pascanu, Bengio & Bengio (ICML 2017, sharp minima can generalise); Jang et al. (NeurIPS 2022).
 """
 
 from __future__ import annotations
@@ -12,43 +12,31 @@ from typing import Any
 
 import numpy as np
 import sympy as sp
-from hypothesis import example, given
+from hypothesis import example, given, seed
 from hypothesis import strategies as st
 
 from sgd_conformance.checks.harness import stats
 from sgd_conformance.checks.harness.claims import ClaimRun, claim
 from sgd_conformance.checks.harness.hypothesis_settings import derandomised
+from sgd_conformance.checks.oracles.loss_hessian import squared_loss_hessian
 from sgd_conformance.reports.model import Figure, Series
 from sgd_conformance.solvers import two_layer
-from sgd_conformance.solvers.rng import generator
 from sgd_conformance.theory import reparam
 
-QUARTIC_H = (1.0, 0.1)  #: H = diag(1, 0.1) of the test loss (§1.1)
-WIDTH, INPUT_DIM, POINTS = 8, 3, 4  #: the ReLU net of §1.1: n = 8 neurons, inputs in R^3, N = 4 points
-RTOL = 1e-10  #: deterministic oracles (CLAIMS-DETAIL §0)
+QUARTIC_H = (1.0, 0.1)  #: H = diag(1, 0.1) of the test loss of lecture.hessian-reparam
+WIDTH, INPUT_DIM, POINTS = 8, 3, 4  #: the ReLU net of lecture.hessian-reparam: n = 8 neurons, x in R^3, N = 4 points
+RTOL = 1e-10  #: deterministic oracles
 MAX_CONDITION = 1e3  #: cond(J) bound of the tanh test problems: double precision then resolves a 1e-10 identity
+#: hypothesis's seeds for the generated ReLU networks and tanh problems. Derandomised hypothesis would derive them from
+#: the source text of the example functions, so that any edit of a check drew other problems; they are pinned to the
+#: seeds the calibrated cases were drawn with.
+RELU_CASES_SEED = int("7d4c6610e4bfe21dd1622c488ffb8d8a17f6eb5da14dd8184d1c908d"
+                      "21640a52a74ff935071706a3ceb925c7aa6919e2", 16)
+IGS_CASES_SEED = int("b691c7c131871e82850dbb2153cd761e5554564b6fe5abedc791a342"
+                     "bf19cce1bfd1285babd24902a7c6dfed04113069", 16)
 
 
-def relu_loss_hessian(params: two_layer.Params, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    r"""Exact ``(f(x), Hessian)`` of :math:`L = \frac1{2N}\sum_i (f(x_i) - y_i)^2` for the ReLU net, coordinates
-    :math:`\theta = (a_1..a_n, w_{11}..w_{nd})`: :math:`\frac1N\sum_i (J_i^\top J_i + r_i\nabla^2 f(x_i))`, from the
-    analytic Jacobian and per-neuron Hessian blocks of :mod:`solvers.two_layer` (no finite differences)."""
-    kw = {"activation_name": "relu", "scaling": "ntk"}
-    n, d = params.w.shape
-    f = two_layer.forward(params, x, **kw)
-    da, dw = two_layer.jacobian(params, x, **kw)
-    jac = np.concatenate([da, dw.reshape(len(x), n * d)], axis=1)
-    residual = f - y
-    hess = jac.T @ jac
-    for i, xi in enumerate(x):
-        blocks = two_layer.hessian_blocks(params, xi, **kw)
-        for k in range(n):
-            idx = np.array([k, *range(n + k * d, n + (k + 1) * d)])
-            hess[np.ix_(idx, idx)] += residual[i] * blocks[k]
-    return f, hess / len(x)
-
-
-def relu_problem(rng: np.random.Generator, neuron: int) -> tuple[two_layer.Params, np.ndarray]:
+def _relu_problem(rng: np.random.Generator, neuron: int) -> tuple[two_layer.Params, np.ndarray]:
     """A ReLU net and N inputs, redrawn until neuron ``neuron`` is active on some input (a dead neuron's
     coordinates do not enter f, and rescaling them changes nothing)."""
     while True:
@@ -58,7 +46,7 @@ def relu_problem(rng: np.random.Generator, neuron: int) -> tuple[two_layer.Param
             return params, x
 
 
-def relu_rescaling(params: two_layer.Params, neuron: int, c: float) -> tuple[two_layer.Params, np.ndarray]:
+def _relu_rescaling(params: two_layer.Params, neuron: int, c: float) -> tuple[two_layer.Params, np.ndarray]:
     """(a_k, w_k) -> (a_k / c, c w_k): the rescaled parameters and the diagonal of D with theta' = D theta."""
     n, d = params.w.shape
     scales = np.ones(n + n * d)
@@ -83,18 +71,17 @@ def relu_rescaling(params: two_layer.Params, neuron: int, c: float) -> tuple[two
                "minimum) and random y, nets redrawn until neuron k is active on some input, neuron k and c in "
                "[1.5, 4] hypothesis-generated plus (k, c) = (1, 3); exact "
                "Hessians (sympy, compiled; analytic network derivatives).",
-    source="seed 002 (slide 'Flat vs sharp minima': sharpness is not reparameterisation-invariant); Dinh et al. 2017 "
-           "(sharp minima can generalise); CLAIMS-DETAIL §1.1.",
+    source="Ruthotto, 'Modern Theory of Stochastic Gradient Descent' (lecture slides) (slide 'Flat vs. Sharp Minima': "
+           "sharpness is not reparameterisation-invariant); Dinh et al., ICML 2017 (sharp minima can generalise).",
     sizes={"quick": {"examples": 10},
            "standard": {"examples": 30},
            "thorough": {"examples": 100}},
     oracle_mutants=("hessian_d_h_d", "hessian_d_inverse_h_d"),
 )
-def test_hessian_transforms_as_d_inverse_h_d_inverse_and_relu_rescaling_changes_lambda_max(
-        profile: Any, seed: int, claim: ClaimRun) -> None:
+def hessian_transforms_as_d_inverse_h_d_inverse_and_relu_rescaling_changes_lambda_max(run: ClaimRun) -> None:
     """Hess_{theta'} L(D^-1 theta') = D^-1 Hess_theta L D^-1 by sympy, then numerically over D and points; the
     ReLU rescaling keeps f to 1e-12, obeys the same law, and moves lambda_max (ratio reported)."""
-    examples = profile.sizes(claim.claim.id)["examples"]
+    examples = run.sizes["examples"]
     original, primed = reparam.quartic_hessians(QUARTIC_H)
     decisions: list[stats.Decision] = [
         stats.agreement("Hess' L' - D^-1 Hess L D^-1 simplifies to 0 (generic symmetric H)",
@@ -118,7 +105,7 @@ def test_hessian_transforms_as_d_inverse_h_d_inverse_and_relu_rescaling_changes_
     decisions.append(stats.identity(f"exact Hess' L'(theta') vs D^-1 Hess L(D^-1 theta') D^-1 ({len(quartic)} cases)",
                                     exact_q, law_q, rtol=RTOL, test="compiled sympy Hessians, rtol 1e-10"))
     scalar = 3.0
-    point = generator(seed, claim.claim.id, "scalar D").uniform(-3.0, 3.0, 2)
+    point = run.stream("scalar D", on_backend=False).uniform(-3.0, 3.0, 2)
     top_before = np.linalg.eigvalsh(original(np, point / scalar))[-1]
     top_after = np.linalg.eigvalsh(primed(np, point, np.full(2, scalar)))[-1]
     decisions.append(stats.identity("c^2 lambda_max(Hess' L') vs lambda_max(Hess L) for D = 3I",
@@ -127,26 +114,28 @@ def test_hessian_transforms_as_d_inverse_h_d_inverse_and_relu_rescaling_changes_
 
     relu: list[dict[str, Any]] = []
 
+    @seed(RELU_CASES_SEED)
     @derandomised(examples)
     @given(network=st.integers(0, 2**31 - 1), neuron=st.integers(0, WIDTH - 1), c=st.floats(1.5, 4.0))
     @example(network=0, neuron=0, c=3.0)
     def relu_example(network: int, neuron: int, c: float) -> None:
-        rng = generator(seed, claim.claim.id, "relu", network)
-        params, x = relu_problem(rng, neuron)
+        rng = run.stream("relu", network, on_backend=False)
+        params, x = _relu_problem(rng, neuron)
         y_random = rng.standard_normal(POINTS)
-        rescaled, scales = relu_rescaling(params, neuron, c)
+        rescaled, scales = _relu_rescaling(params, neuron, c)
         f0 = two_layer.forward(params, x, activation_name="relu", scaling="ntk")
         row: dict[str, Any] = {"c": c, "f": (f0, two_layer.forward(rescaled, x, activation_name="relu", scaling="ntk"))}
         for name, y in (("minimum", f0), ("random", y_random)):
-            _, before = relu_loss_hessian(params, x, y)
-            _, after = relu_loss_hessian(rescaled, x, y)
+            before = squared_loss_hessian(params, x, y, activation_name="relu", scaling="ntk")
+            after = squared_loss_hessian(rescaled, x, y, activation_name="relu", scaling="ntk")
             row[name] = (before, after, reparam.transformed_hessian(before, scales))
         before, after, _ = row["minimum"]
         values, vectors = np.linalg.eigh(before)
         row["lambda"] = (values[-1], np.linalg.eigvalsh(after)[-1])
         mass = vectors[:WIDTH, -1] ** 2 + np.sum(vectors[WIDTH:, -1].reshape(WIDTH, INPUT_DIM) ** 2, axis=1)
-        top, _ = relu_rescaling(params, int(np.argmax(mass)), c)
-        row["lambda_top"] = np.linalg.eigvalsh(relu_loss_hessian(top, x, f0)[1])[-1]
+        top, _ = _relu_rescaling(params, int(np.argmax(mass)), c)
+        row["lambda_top"] = np.linalg.eigvalsh(squared_loss_hessian(top, x, f0, activation_name="relu",
+                                                                    scaling="ntk"))[-1]
         relu.append(row)
 
     relu_example()
@@ -170,7 +159,7 @@ def test_hessian_transforms_as_d_inverse_h_d_inverse_and_relu_rescaling_changes_
         f"{ratios.min():.4g}..{ratios.max():.4g}, c = 3 on neuron 1: {catalog_ratio:.6g})",
         bool(np.all(np.abs(top_ratios - 1.0) > 1e-9)), True,
         test="eigenvalues of exact Hessians, |ratio - 1| > 1e-9 (rounding ~1e-15)"))
-    claim.figure(Figure(
+    run.figure(Figure(
         title="ReLU rescaling (a_k, w_k) -> (a_k/c, c w_k): lambda_max at a minimum, before vs after",
         xlabel="lambda_max before", ylabel="lambda_max after", xscale="log", yscale="log",
         series=[Series("drawn neuron k (f unchanged to 1e-12)", lam[:, 0].tolist(), lam[:, 1].tolist()),
@@ -180,10 +169,10 @@ def test_hessian_transforms_as_d_inverse_h_d_inverse_and_relu_rescaling_changes_
         caption=f"Same function, different sharpness: ratios {top_ratios.min():.3g}..{top_ratios.max():.3g} for the "
                 f"top neuron; a neuron outside the top eigenvector's inputs can leave lambda_max unchanged "
                 f"(c = 3 on neuron 1: {catalog_ratio:.4g})."))
-    claim.verdict(*decisions)
+    run.verdict(*decisions)
 
 
-def tanh_problem(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _tanh_problem(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(x, y, theta) with x, y, theta standard normal, redrawn until cond(J) <= MAX_CONDITION (rank J = N = 3)."""
     _, jacobian, _ = reparam.tanh_model_derivatives(False)
     while True:
@@ -201,8 +190,9 @@ def tanh_problem(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.n
     hypotheses="sympy: p = 2, N = 1, generic invertible M; numeric: f(x) = sum_{j<=4} b_j tanh(a_j x) (p = 8), N = 3 "
                "standard normal (x, y) and theta, cond(J) <= 1e3 (redrawn otherwise), D = diag(exp(2 xi_j)) with "
                "xi_j hypothesis-generated in [-1, 1]; Jacobians and Hessians exact (sympy, compiled).",
-    source="seed 002 ('IGS(theta) = (1/N) sum grad l_i' F(theta)^+ grad l_i ... reparameterization-invariant'); "
-           "Jang et al., NeurIPS 2022 (an invariant sharpness); CLAIMS-DETAIL §1.2.",
+    source="Ruthotto, 'Modern Theory of Stochastic Gradient Descent' (lecture slides) ('IGS(theta) = (1/N) sum grad "
+           "l_i' F(theta)^+ grad l_i ... reparameterization-invariant'); Jang et al., NeurIPS 2022 (an invariant "
+           "sharpness); the closed form is derived here.",
     seed_wording="The lecture offers IGS as a reparameterisation-invariant measure of sharpness. It is invariant, but "
                  "for over-parameterised (p >= N) squared-loss models it equals 2 N L exactly: zero at every "
                  "interpolating minimum, whatever the curvature.",
@@ -211,10 +201,9 @@ def tanh_problem(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.n
            "thorough": {"examples": 100}},
     oracle_mutants=("regularised_fisher_inverse",),
 )
-def test_information_geometric_sharpness_is_invariant_and_equals_twice_n_times_the_loss(
-        profile: Any, seed: int, claim: ClaimRun) -> None:
+def information_geometric_sharpness_is_invariant_and_equals_twice_n_times_the_loss(run: ClaimRun) -> None:
     """IGS(theta) = IGS'(D theta) = sum_i (l'_i)^2 P_ii = 2 N L (rank J = N), while lambda_max(Hess L) moves."""
-    examples = profile.sizes(claim.claim.id)["examples"]
+    examples = run.sizes["examples"]
     f, jacobian, hessian = reparam.tanh_model_derivatives(False)
     f_r, jacobian_r, hessian_r = reparam.tanh_model_derivatives(True)
     residuals = reparam.igs_symbolic_residuals()
@@ -223,12 +212,13 @@ def test_information_geometric_sharpness_is_invariant_and_equals_twice_n_times_t
         for name, value in residuals.items()]
     rows: list[dict[str, float]] = []
 
+    @seed(IGS_CASES_SEED)
     @derandomised(examples)
     @given(problem=st.integers(0, 2**31 - 1),
            xi=st.lists(st.floats(-1.0, 1.0), min_size=2 * reparam.WIDTH, max_size=2 * reparam.WIDTH))
     @example(problem=0, xi=[0.5, -0.5, 1.0, -1.0, 0.25, -0.25, 0.75, -0.75])
     def one_example(problem: int, xi: list[float]) -> None:
-        x, y, theta = tanh_problem(generator(seed, claim.claim.id, problem))
+        x, y, theta = _tanh_problem(run.stream(problem, on_backend=False))
         scales = np.exp(2.0 * np.array(xi))
         theta_r = scales * theta
         jac, res = jacobian(np, x, theta), f(np, x, theta) - y
@@ -253,7 +243,7 @@ def test_information_geometric_sharpness_is_invariant_and_equals_twice_n_times_t
         stats.identity(f"IGS vs 2 N L ({n} cases, rank J = N = 3 < p = 8)", col["igs"], col["two_n_loss"],
                        rtol=RTOL, test="squared loss, rtol 1e-10")]
     # no curvature content: at an interpolating point (y = f(x)) IGS is 0 while the Hessian is not
-    x, _, theta = tanh_problem(generator(seed, claim.claim.id, "interpolating"))
+    x, _, theta = _tanh_problem(run.stream("interpolating", on_backend=False))
     jac = jacobian(np, x, theta)
     zero_res = np.zeros(3)
     igs_min = float(reparam.information_geometric_sharpness(np, jac, zero_res))
@@ -262,7 +252,7 @@ def test_information_geometric_sharpness_is_invariant_and_equals_twice_n_times_t
         f"at an interpolating minimum IGS = {igs_min:.3g} while lambda_max = {lam_min:.4g}",
         (igs_min == 0.0, lam_min > 0.0), (True, True), test="exact: grad l_i = 0 there, Hess L = J'J/N != 0"))
     ratio_lam = col["lam_r"] / col["lam"]
-    claim.figure(Figure(
+    run.figure(Figure(
         title="Under theta' = D theta: IGS is unchanged (and equals 2NL), lambda_max is not", xlabel="case",
         ylabel="after / before", yscale="log",
         series=[Series("lambda_max(Hess L') / lambda_max(Hess L)", list(range(n)), ratio_lam.tolist()),
@@ -270,4 +260,4 @@ def test_information_geometric_sharpness_is_invariant_and_equals_twice_n_times_t
                 Series("IGS / 2NL", list(range(n)), (col["igs"] / col["two_n_loss"]).tolist(), style="dashed")],
         caption=f"lambda_max ratios {ratio_lam.min():.3g}..{ratio_lam.max():.3g}; IGS/2NL - 1 at most "
                 f"{np.max(np.abs(col['igs'] / col['two_n_loss'] - 1)):.1e}: IGS is the loss, not a curvature."))
-    claim.verdict(*decisions)
+    run.verdict(*decisions)

@@ -1,5 +1,6 @@
 """Claims about SDE models of SGD that are statements of the theory alone (family ``reference``): how well the
-stochastic modified equations approximate SGD, computed exactly (no Monte Carlo)."""
+stochastic modified equations approximate SGD, and the diffusion that makes the stochastic gradient flow match one SGD
+step, computed exactly (no Monte Carlo)."""
 
 from __future__ import annotations
 
@@ -8,32 +9,12 @@ import sympy as sp
 
 from sgd_conformance.checks.harness import stats
 from sgd_conformance.checks.harness.claims import ClaimRun, claim
+from sgd_conformance.checks.oracles.sme import along_etas, sgd_second_moment, sme_second_moment
 from sgd_conformance.reports.model import Figure, Series
-from sgd_conformance.theory import ito, langevin, modified_loss, numeric, sgf
-from sgd_conformance.theory.symbols import a, b, eta, sigma, t, x0
+from sgd_conformance.theory import langevin, numeric, sgf
+from sgd_conformance.theory.symbols import a, b, eta, t, x0
 
 ETAS = 0.1 * 2.0 ** -np.arange(6)
-
-
-def sme_second_moment(order: int) -> sp.Expr:
-    r"""E X_T^2 of the stochastic modified equation of SGD on L = a x^2/2 with additive gradient noise sigma:
-    :math:`dX = -\nabla\tilde L\,dt + \sqrt\eta\,\sigma\,dW`, with :math:`\tilde L = L` (order 1) or the backward-error
-    modified loss :math:`L + (\eta/4)|\nabla L|^2` (order 2, derived by :mod:`theory.modified_loss`)."""
-    q = sp.Symbol("q", real=True)
-    loss = a * q**2 / 2
-    if order == 2:
-        loss = modified_loss.derived_modified_loss(loss, (q,))
-    curvature = sp.diff(loss, q, 2)
-    _, second = ito.ou_moments_additive()
-    return second.subs({a: curvature, sigma: sp.sqrt(eta) * sigma}, simultaneous=True)
-
-
-def sgd_second_moment() -> sp.Expr:
-    """E theta_k^2 of SGD theta - eta (a theta + sigma xi) after k = t/eta steps from x0 (exact mean and variance)."""
-    k = sp.Symbol("k", integer=True, nonnegative=True)
-    mean = langevin.sgld_mean_after()
-    variance = langevin.sgd_variance_after().subs(sp.Symbol("b", positive=True, integer=True), 1)
-    return (mean**2 + variance).subs(k, t / eta)
 
 
 @claim(
@@ -43,22 +24,19 @@ def sgd_second_moment() -> sp.Expr:
               "-grad(f + (eta/4)|grad f|^2)); gradient flow alone is O(eta).",
     hypotheses="f = a theta^2/2 with additive gradient noise sigma (all moments in closed form, no Monte Carlo); "
                "a = sigma = theta_0 = T = 1; test function theta^2; eta = 0.1 * 2^-j, j = 0..5.",
-    source="Li, Tai & E 2017/2019 (SME); seed 002 (SGF), seed 001, seed 000; CLAIMS-DETAIL §6.1, §9.10.",
+    source="Li, Tai & E, ICML 2017 and JMLR 2019, Thm 3 (SME); Ruthotto, 'Modern Theory of Stochastic Gradient Descent'"
+           " (lecture slides) (stochastic gradient flow); Schertzer & Pillaud-Vivien, JMLR 27 (2026) (arXiv "
+           "2407.02322), §3.1; Oberweis & Cayci, TMLR 2026 (arXiv 2510.21245) (SGLD as an Itô SDE approximation of "
+           "SGD); the closed-form moments are derived here.",
     oracle_mutants=("modified_loss_eta_over_two",),
 )
-def test_stochastic_modified_equations_have_weak_orders_one_and_two(claim: ClaimRun) -> None:
+def stochastic_modified_equations_have_weak_orders_one_and_two(run: ClaimRun) -> None:
     """Exact weak errors of E theta^2 at T; fitted orders (log error on log eta, first-order correction) 1, 1, 2."""
-    def along_etas(expr: sp.Expr) -> np.ndarray:
-        values = {"a": 1.0, "sigma": 1.0, "x0": 1.0, "t": 1.0, "eta": ETAS}
-        used = {str(symbol) for symbol in expr.free_symbols}
-        return np.broadcast_to(numeric.evaluate(expr, xp=np, **{k: v for k, v in values.items() if k in used}),
-                               ETAS.shape)
-
-    sgd = along_etas(sgd_second_moment())
+    sgd = along_etas(sgd_second_moment(), ETAS)
     models = {
-        "gradient flow": (along_etas(sp.exp(-2 * a * t) * x0**2), 1.0),
-        "first-order SME": (along_etas(sme_second_moment(1)), 1.0),
-        "second-order SME": (along_etas(sme_second_moment(2)), 2.0),
+        "gradient flow": (along_etas(sp.exp(-2 * a * t) * x0**2, ETAS), 1.0),
+        "first-order SME": (along_etas(sme_second_moment(1), ETAS), 1.0),
+        "second-order SME": (along_etas(sme_second_moment(2), ETAS), 2.0),
     }
     decisions, series = [], []
     for name, (moment, order) in models.items():
@@ -68,12 +46,10 @@ def test_stochastic_modified_equations_have_weak_orders_one_and_two(claim: Claim
         series.append(Series(name, ETAS.tolist(), errors.tolist()))
     series.append(Series("slope 2", ETAS.tolist(), (series[-1].y[0] * (ETAS / ETAS[0]) ** 2).tolist(),
                          style="dashed"))
-    claim.figure(Figure(title="Weak error of SDE models of SGD (exact)", xlabel="eta", ylabel="|E theta^2 - E X_T^2|",
-                        xscale="log", yscale="log", series=series,
-                        caption="The second-order SME's drift comes from the backward-error modified loss."))
-    claim.verdict(*decisions)
-
-
+    run.figure(Figure(title="Weak error of SDE models of SGD (exact)", xlabel="eta", ylabel="|E theta^2 - E X_T^2|",
+                      xscale="log", yscale="log", series=series,
+                      caption="The second-order SME's drift comes from the backward-error modified loss."))
+    run.verdict(*decisions)
 
 
 @claim(
@@ -83,22 +59,23 @@ def test_stochastic_modified_equations_have_weak_orders_one_and_two(claim: Claim
               "covariance eta^2 Sigma / b; with Sigma = I the noise is sqrt(eps) dW, eps = eta/b.",
     hypotheses="minibatches of b samples drawn with replacement (covariance Sigma/b); a generic symmetric 2 x 2 "
                "Sigma; moments conditional on theta.",
-    source="seed 002 ('d theta = -grad L dt + sqrt(2 D(theta)) dW, D = (eta/2b) Sigma(theta)'); CLAIMS-DETAIL §1.6.",
+    source="Ruthotto, 'Modern Theory of Stochastic Gradient Descent' (lecture slides) ('d theta = -grad L dt + sqrt(2 "
+           "D(theta)) dW, D = (eta/2b) Sigma(theta)'); Li, Tai & E, JMLR 2019 (first-order SME); derived here.",
     oracle_mutants=("diffusion_missing_the_half",),
 )
-def test_stochastic_gradient_flow_matches_the_sgd_step_moments(claim: ClaimRun) -> None:
+def stochastic_gradient_flow_matches_the_sgd_step_moments(run: ClaimRun) -> None:
     """The diffusion solved from moment matching equals the lecture's; the Sigma = I case gives eps = eta/b."""
     derived = sgf.matched_diffusion(2)
     steps = np.linspace(0.01, 1.0, 100)
     sgd_variance = numeric.evaluate(langevin.sgd_stationary_variance(), xp=np, eta=steps, b=1, a=1.0, sigma=1.0)
-    claim.figure(Figure(
+    run.figure(Figure(
         title="Stationary variance on a x^2/2 with gradient-noise variance sigma^2 (a = sigma = b = 1)", xlabel="eta",
         ylabel="variance",
         series=[Series("SGD (exact)", steps.tolist(), np.asarray(sgd_variance).tolist(), style="line"),
                 Series("SGF, D = (eta/2b) Sigma: eta sigma^2/(2 a b)", steps.tolist(), (steps / 2).tolist(),
                        style="dashed")],
         caption="Matching one step's moments makes SGF agree with SGD to first order in eta, not beyond."))
-    claim.verdict(
+    run.verdict(
         stats.agreement("D solved from 2 D eta = eta^2 Sigma / b equals the lecture's (eta/2b) Sigma",
                         sp.simplify(derived - sgf.lecture_diffusion(2)) == sp.zeros(2, 2), True,
                         test="sympy, generic symmetric Sigma"),

@@ -1,6 +1,7 @@
-r"""SGLD with multiplicative, state-dependent noise on the two-layer network under lazy output scaling (seed 000).
+r"""SGLD with multiplicative, state-dependent noise on the two-layer network under lazy output scaling (Oberweis &
+Cayci, TMLR 2026, arXiv 2510.21245).
 
-Model (Chizat–Oyallon–Bach scaling, derived in :mod:`theory.lazy_training`; CLAIMS-DETAIL §4 3.1): the network
+Model (Chizat–Oyallon–Bach scaling, derived in :mod:`theory.lazy_training`): the network
 :math:`h(\omega) = (f(x_1), \dots, f(x_n))` of :mod:`solvers.two_layer` (the suite's one network; parameters
 :math:`\omega = (a, \mathrm{vec}\,W)` in the order of :func:`solvers.two_layer.flatten`), output scale
 :math:`\alpha` (``alpha_scale``), scaled outputs :math:`u = \alpha(h(\omega) - h(\omega_0))`, residuals
@@ -21,17 +22,19 @@ linearised network :math:`h_0 + J_0(\omega - \omega_0)` (the lazy limit; with it
 :math:`de = -\frac1nK_0e\,dt + \sqrt\eta\,n^{-1/2}\sum_i(e_ik_i - K_0e/n)\,dB^i`, alpha-free,
 :math:`K_0 = J_0J_0^\top`).
 The fields ``drift(x, t)`` (rows, p) and ``diffusion(x, t)`` (rows, p, n) are the ``sde`` contract's. One array-API
-code path for NumPy and CuPy.
+code path for NumPy and CuPy. :func:`simulate` steps a :class:`Stack` with any ``sde`` step on increments shared
+across its blocks (:func:`solvers.sde.drive`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from sgd_conformance.solvers import two_layer
+from sgd_conformance.solvers import sde, two_layer
 from sgd_conformance.solvers._xp import asarray, namespace
 
 
@@ -209,3 +212,29 @@ class Stack:
     def split(self, x: Any) -> list[Any]:
         """The blocks of ``x``, one per model."""
         return self._blocks(x)
+
+    def start(self, xp: Any) -> Any:
+        """omega_0 of each model repeated for its rows, stacked: (sum of rows, p)."""
+        return xp.concat([m.start(r, xp) for m, r in zip(self.models, self.rows, strict=True)], axis=0)
+
+    def share(self, dW: Any) -> Any:
+        """Increments for the stacked rows from ``dW`` (steps, chains, n), chains >= every block's rows: row c of
+        every block gets chain c's increments (the same Brownian path for every model: synchronous coupling)."""
+        xp = namespace(dW)
+        return xp.concat([dW[:, :r, :] for r in self.rows], axis=1)
+
+
+def simulate(step: sde.Step, stack: Stack, *, chains: int, steps: int, dt: float, stream: Callable[[int], Any],
+             xp: Any, observe: Callable[[int, list[Any]], None], floats: int = sde.BLOCK_FLOATS) -> Any:
+    """``steps`` steps of ``step`` (e.g. the harness ``Runner.sde_step``) on the stacked models from omega_0, one call
+    per step for all rows (:func:`solvers.sde.drive`); returns the final state.
+
+    The increments of ``chains`` independent paths are drawn in blocks of at most ``floats`` numbers, the block
+    starting at step ``first`` from ``stream(first)``, and shared across the stack (:meth:`Stack.share`: block k has
+    ``stack.rows[k] <= chains`` rows, row c of every block on path c). ``observe(step, blocks)`` after every step,
+    with the state split into the stack's blocks."""
+    n = stack.brownian_dimension
+    draw = sde.brownian_blocks(stream, rows=chains, m=n, dt=dt, xp=xp)
+    return sde.drive(step, stack.start(xp), stack.drift, stack.diffusion,
+                     lambda first, count: stack.share(draw(first, count)), steps=steps, dt=dt,
+                     block=sde.block_length(floats, chains, n), observe=lambda k, x: observe(k, stack.split(x)))

@@ -1,4 +1,5 @@
-r"""The SDE models of least-squares SGD (seed 001) for batches of chains, without matrix square roots.
+r"""The SDE models (12)–(13) of least-squares SGD of Schertzer & Pillaud-Vivien (JMLR 2026, arXiv 2407.02322) for
+batches of chains, without matrix square roots.
 
 Training-loss model (:func:`theory.lsq_sde.training_model`):
 :math:`d\theta = -\nabla L\,dt + \sqrt\gamma\,\sigma(\theta)\,dB` with n scalar Brownian

@@ -1,7 +1,8 @@
 """Test problems carrying their constants and the hypotheses they meet.
 
 Losses with a formula are defined once in :mod:`theory.losses` and compiled by :mod:`theory.numeric`;
-the quadratic needs no formula beyond its matrix and lives here.
+the quadratic needs no formula beyond its matrix and lives here, and so does the contract-shaped form of a scalar
+SDE whose coefficients are formulas (:func:`scalar_fields`).
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ r"""Stochastic gradient Langevin dynamics, the reference of the ``sgld`` family.
 Convention: target ∝ exp(-L/T); eta (``lr``) is the whole time step of
 :math:`d\theta = -\nabla L\,dt + \sqrt{2T}\,dW` (Welling & Teh's eps is 2 eta, with T = 1);
 Itô; fresh noise for every step and every chain. ``theta`` has shape ``(chains, d)`` and is not modified.
-Source: seed 002 (Langevin -> Gibbs); Welling & Teh (2011), eq. (4).
+Source: Ruthotto, Lecture 4 (Modern Theory of SGD) (Langevin -> Gibbs); Welling & Teh (2011), eq. (4).
 """
 
 from __future__ import annotations

@@ -3,20 +3,24 @@ r"""The one two-layer network of the suite, its Jacobian, its exact per-neuron H
 .. math:: f(x) = s_n \sum_{i=1}^n a_i\,\sigma(w_i^\top x), \qquad
    s_n = n^{-1/2}\ (\text{scaling} = \text{"ntk"}) \text{ or } n^{-1}\ (\text{"mean_field"}).
 
-Per neuron, with :math:`z_i = w_i^\top x`: :math:`\partial f/\partial a_i = s_n\sigma(z_i)` (the seed's
+Per neuron, with :math:`z_i = w_i^\top x`: :math:`\partial f/\partial a_i = s_n\sigma(z_i)` (the lecture's
 :math:`\sigma'` is a typo), :math:`\partial f/\partial w_{ik} = s_n a_i\sigma'(z_i)x_k`; the Hessian is block-diagonal
 over neurons with blocks :math:`s_n\begin{pmatrix}0 & \sigma'(z_i)x^\top\\ \sigma'(z_i)x & a_i\sigma''(z_i)xx^\top
-\end{pmatrix}` on :math:`(a_i, w_i)` (including the mixed a–w block the seed omits). Source: seed 002;
-CLAIMS-DETAIL §1.18–§1.21; the formulas are derived in :mod:`theory.ntk`.
+\end{pmatrix}` on :math:`(a_i, w_i)` (including the mixed a–w block the lecture omits). Source: Ruthotto, Lecture 4
+(Modern Theory of SGD);
+the formulas are derived in :mod:`theory.ntk`.
 
 Arrays go through the array-API namespace; parameters carry leading batch axes ``(..., n)`` and ``(..., n, d)``
 (replicate networks), inputs are ``(N, d)``. ReLU's sigma'(0) is taken as 0 (a null set under Gaussian weights).
+The test inputs (:func:`unit_input`, :func:`sphere_inputs`) are drawn on the host (NumPy).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any, NamedTuple
+
+import numpy as np
 
 from sgd_conformance.solvers._xp import namespace
 
@@ -160,7 +164,7 @@ def ntk_cross(params: Params, x: Any, y: Any, *, activation_name: str, scaling: 
 def min_norm_step(params: Params, x: Any, targets: Any, *, activation_name: str, scaling: str = "ntk") -> Params:
     r"""The Gauss–Newton / minimum-norm step :math:`\delta\theta^* = J^\top K^{-1}R`, :math:`K = JJ^\top` (from
     :func:`ntk_gram`), :math:`R = Y - f_0(X)`: the least-norm solution of :math:`J\delta\theta = R` when J has full
-    row rank (CLAIMS-DETAIL §1.21). ``targets``: ``(..., N)``; returns the step as :class:`Params`."""
+    row rank (``lecture.ntk-dual-solution``). ``targets``: ``(..., N)``; returns the step as :class:`Params`."""
     xp = namespace(params.w, x, targets)
     residual = targets - forward(params, x, activation_name=activation_name, scaling=scaling)
     gram = ntk_gram(params, x, activation_name=activation_name, scaling=scaling)
@@ -224,3 +228,21 @@ def train_gd(params: Params, x: Any, targets: Any, *, steps: int, lr: float, act
         grad_w = a[..., None] * (xp.matrix_transpose(err[..., :, None] * first(pre)) @ x)  # -dL/dw / s
         a, w = a + step * grad_a, w + step * grad_w
     return Params(a=a, w=w)
+
+
+def unit_input(rng: Any, d: int) -> Any:
+    """A random input scaled to ||x||^2 = d, so that z = w'x ~ N(0, 1) exactly under w ~ N(0, I/d) (NumPy ``rng``)."""
+    x = rng.standard_normal(d)
+    return x * np.sqrt(d) / np.linalg.norm(x)
+
+
+def sphere_inputs(rng: Any, count: int, d: int, separation: float = 0.0) -> Any:
+    """``count`` uniform points on the sphere ||x||^2 = d (NumPy ``rng``), redrawn until every pair is at least
+    ``separation`` radians from parallel and from antiparallel (tanh is odd: x and -x give opposite Jacobian rows, so
+    near-antipodal inputs make K nearly singular and the minimum-norm step huge)."""
+    while True:
+        x = rng.standard_normal((count, d))
+        x /= np.linalg.norm(x, axis=1, keepdims=True)
+        cos = np.abs(x @ x.T)[np.triu_indices(count, 1)]
+        if cos.size == 0 or np.max(cos) <= np.cos(separation):
+            return x * np.sqrt(d)

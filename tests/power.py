@@ -8,20 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from sgd_conformance import mutants
-from sgd_conformance.checks.harness.run import claims_of_module, run_claim
+from sgd_conformance.checks.harness.run import run_claim
 from sgd_conformance.reports.model import results_to_text
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def claim_id(module: str, check: str) -> str:
-    """The id of the claim whose check is the function ``check`` of the check module ``module`` (a file name of
-    ``checks/``)."""
-    name = "sgd_conformance.checks." + Path(module).stem
-    found = [c.id for c in claims_of_module(name) if c.check is not None and c.check.__name__ == check]
-    if not found:
-        raise LookupError(f"{name} has no check called {check}")
-    return found[0]
 
 
 def pytest_args(claim: str) -> list[str]:

@@ -56,7 +56,8 @@ def test_reference_solvers_use_only_the_array_api() -> None:
 
 
 def test_least_squares_sde_models_use_only_the_array_api() -> None:
-    """The seed-001 models (structured noise, contract fields, EM step) on array-api-strict equal NumPy."""
+    """The least-squares SDE models (Schertzer & Pillaud-Vivien) (structured noise, contract fields, EM step) on
+    array-api-strict equal NumPy."""
     xs = pytest.importorskip("array_api_strict")
     from sgd_conformance.solvers.lsq_sde import PopulationSDE, TrainingSDE
 
@@ -74,19 +75,20 @@ def test_least_squares_sde_models_use_only_the_array_api() -> None:
 def test_mean_field_solvers_use_only_the_array_api() -> None:
     """The MFLD particle solver (replicas, M, d) and the mean-field network run on array-api-strict as on NumPy."""
     xs = pytest.importorskip("array_api_strict")
-    from sgd_conformance.solvers import mean_field_net, mfld
+    from sgd_conformance.solvers import mean_field_classifier as mfc
+    from sgd_conformance.solvers import mfld_particles
 
     generator = np.random.default_rng(2)
     particles = generator.standard_normal((3, 5, 1))
-    problem = mfld.gaussian_case()
+    problem = mfld_particles.gaussian_case()
 
     def damped(theta: object, grad: object) -> object:
         return theta - 0.1 * grad
 
-    strict = mfld.evolve(problem, xs.asarray(particles), 4, damped)
-    np.testing.assert_allclose(np.asarray(strict), mfld.evolve(problem, particles, 4, damped), rtol=1e-14)
+    strict = mfld_particles.evolve(problem, xs.asarray(particles), 4, damped)
+    np.testing.assert_allclose(np.asarray(strict), mfld_particles.evolve(problem, particles, 4, damped), rtol=1e-14)
     neurons, inputs = generator.standard_normal((2, 7, 6)), generator.choice([-0.5, 0.5], size=(8, 4))
     labels = generator.choice([-1.0, 1.0], size=8)
-    np.testing.assert_allclose(np.asarray(mean_field_net.risk(xs.asarray(neurons), xs.asarray(inputs),
+    np.testing.assert_allclose(np.asarray(mfc.risk(xs.asarray(neurons), xs.asarray(inputs),
                                                               xs.asarray(labels))),
-                               mean_field_net.risk(neurons, inputs, labels), rtol=1e-14)
+                               mfc.risk(neurons, inputs, labels), rtol=1e-14)

@@ -25,9 +25,9 @@ from sgd_conformance.checks.harness.calibration import (
     rejected_at,
 )
 from sgd_conformance.checks.harness.claims import Claim
-from tests.power import claim_id, claim_module, mutant, pytest_args, run_check
+from tests.power import claim_module, mutant, pytest_args, run_check
 
-SGF_MEAN = claim_id("sgd.py", "test_mean_of_sgd_is_gd_on_least_squares")  # ~0.2 s, has a p-value
+SGF_MEAN = "lecture.sgf-mean-is-gf"  # ~0.2 s, has a p-value
 LEVEL = 0.05
 
 

@@ -8,9 +8,9 @@ import re
 
 import pytest
 
-from tests.power import ROOT, claim_id, mutant, pytest_args, run_check
+from tests.power import ROOT, mutant, pytest_args, run_check
 
-GD_STABILITY = claim_id("sgd.py", "test_gd_converges_iff_eta_lambda_max_below_two")
+GD_STABILITY = "lecture.gd-stability"
 
 
 def test_help_lists_the_options(pytester: pytest.Pytester) -> None:
@@ -78,7 +78,7 @@ def test_reports_are_written_with_schema_1(pytester: pytest.Pytester) -> None:
 
 
 def test_same_seed_gives_identical_verdicts_and_statistics() -> None:
-    node = claim_id("sgld.py", "test_sgld_step_covers_time_lr")
+    node = "sgld.time-scale"
     first, second = run_check(node, "--seed", "3"), run_check(node, "--seed", "3")
     keys = ("outcome", "statistic", "p_value", "measured", "decisions")
     assert {k: first[k] for k in keys} == {k: second[k] for k in keys}
@@ -86,7 +86,7 @@ def test_same_seed_gives_identical_verdicts_and_statistics() -> None:
 
 
 def test_results_carry_what_the_profiles_buy() -> None:
-    node = claim_id("lsq_sde_moments.py", "test_kernel_component_is_frozen_and_the_limit_depends_on_the_start")
+    node = "lsq-sde.kernel-component-frozen"
     record = run_check(node)
     assert record["outcome"] == "passed" and "exact at every profile" in record["power"]
 
@@ -94,7 +94,7 @@ def test_results_carry_what_the_profiles_buy() -> None:
 def test_parallel_workers_merge_into_one_report(pytester: pytest.Pytester) -> None:
     """Under pytest-xdist the controller collects every worker's results and writes one report with all of them."""
     js = pytester.path / "parallel.json"
-    nodes = [GD_STABILITY, claim_id("sgld.py", "test_sgld_step_covers_time_lr")]
+    nodes = [GD_STABILITY, "sgld.time-scale"]
     args = [*pytest_args(nodes[0]), "--sgdc-claims", nodes[1], "--pyargs", "sgd_conformance.checks.sgld"]
     result = pytester.runpytest_subprocess(*args, "-n", "2", "-p", "no:cacheprovider", "--report-json", str(js))
     assert result.ret == 0

@@ -11,11 +11,8 @@ import pytest
 
 from sgd_conformance.checks.harness.run import registry
 from sgd_conformance.mutants import CORRECT
-from tests.power import ROOT, assert_caught, claim_id, mutant, run_check
+from tests.power import ROOT, assert_caught, mutant, run_check
 
-SGLD = "sgld.py"
-SGD = "sgd.py"
-CONTRACT = "contract.py"
 CLAIMS = registry()
 MUST_FAIL = [pytest.param(c.id, c.family, bug, id=f"{c.id}-{bug}") for c in CLAIMS.values() for bug in c.mutants]
 MUST_PASS = [pytest.param(c.id, c.family, id=c.id) for c in CLAIMS.values() if c.family != "reference"]
@@ -42,8 +39,7 @@ def test_every_claim_names_its_mutants_or_says_why_it_has_none() -> None:
 
 
 def test_failure_names_the_likely_cause_of_a_known_noise_bug() -> None:
-    result = run_check(claim_id(SGLD, "test_sgld_has_the_exact_gaussian_law_on_a_quadratic"),
-                       "--impl", mutant("sgld", "sgld_noise_sqrt_lr_t"))
+    result = run_check("sgld.exact-quadratic-law", "--impl", mutant("sgld", "sgld_noise_sqrt_lr_t"))
     assert "likely cause: noise scale sqrt(lr T) instead of sqrt(2 lr T) (known mutant)" in result["message"]
 
 
@@ -55,11 +51,8 @@ def _require_torch() -> None:
 
 def test_torch_sgd_passes_the_sgd_checks() -> None:
     _require_torch()
-    checks = ((SGD, "test_gd_follows_the_modified_flow_to_second_order"),
-              (SGD, "test_gd_converges_iff_eta_lambda_max_below_two"),
-              (CONTRACT, "test_sgd_implementation_honours_the_contract"))
-    for module, check in checks:
-        result = run_check(claim_id(module, check), "--impl", "sgd=torch:torch.optim:SGD")
+    for claim in ("lecture.modified-loss-gd", "lecture.gd-stability", "contract.sgd"):
+        result = run_check(claim, "--impl", "sgd=torch:torch.optim:SGD")
         assert result["outcome"] == "passed", result["message"]
 
 
@@ -70,14 +63,12 @@ def test_stability_check_catches_torch_sgd_with_momentum(pytester: pytest.Pytest
         def SGD(params, lr):
             return torch.optim.SGD(params, lr=lr, momentum=0.5)
     """)
-    result = run_check(claim_id(SGD, "test_gd_converges_iff_eta_lambda_max_below_two"),
-                       "--impl", f"sgd=torch:{factory.stem}:SGD")
+    result = run_check("lecture.gd-stability", "--impl", f"sgd=torch:{factory.stem}:SGD")
     assert_caught(result, factory.stem)
     assert result["outcome"] == "failed", result["message"]
 
 
 def test_torch_sgld_optimizer_passes_the_exact_law_check() -> None:
     _require_torch()
-    result = run_check(claim_id(SGLD, "test_sgld_has_the_exact_gaussian_law_on_a_quadratic"),
-                       "--impl", f"sgld=torch:{ROOT / 'tests' / 'torch_impls.py'}:SGLD")
+    result = run_check("sgld.exact-quadratic-law", "--impl", f"sgld=torch:{ROOT / 'tests' / 'torch_impls.py'}:SGLD")
     assert result["outcome"] == "passed", result["message"]

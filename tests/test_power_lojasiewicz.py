@@ -1,4 +1,4 @@
-"""Power of the local-Łojasiewicz checks (seed 003, family ``sgd``), at ``--profile quick``, seed 0.
+"""Power of the local-Łojasiewicz checks (An & Lu, family ``sgd``), at ``--profile quick``, seed 0.
 
 Update-rule bugs are implementations under test (``--impl sgd=...``: sgd_conformance.mutants and
 sgd_conformance.mutants, each bug stated in its docstring); each check must fail on its list and pass on the
@@ -15,17 +15,17 @@ import pytest
 import sympy as sp
 
 import sgd_conformance.checks.lojasiewicz  # noqa: F401  (shared with the in-process runs)
+import sgd_conformance.checks.lojasiewicz_robbins_monro  # noqa: F401
 from sgd_conformance.solvers import ml_noise
 from sgd_conformance.theory import lojasiewicz
 from sgd_conformance.theory.symbols import eta, sigma
-from tests.power import assert_caught, claim_id, run_check
+from tests.power import assert_caught, run_check
 
 CHECKS = {
-    "contraction": claim_id("lojasiewicz.py", "test_machine_learning_noise_contracts_the_loss_by_rho_per_step"),
-    "stay-in-ball": claim_id("lojasiewicz.py", "test_trajectory_stays_in_the_ball_with_the_derived_probability"),
-    "global-min": claim_id("lojasiewicz.py", "test_surviving_chains_reach_a_global_minimum_at_rate_rho"),
-    "bounded-noise": claim_id("lojasiewicz.py",
-                            "test_bounded_noise_with_robbins_monro_steps_decays_only_algebraically"),
+    "contraction": "lojasiewicz.contraction",
+    "stay-in-ball": "lojasiewicz.stay-in-ball",
+    "global-min": "lojasiewicz.global-min",
+    "bounded-noise": "lojasiewicz.bounded-noise-negative",
 }
 def _gaussian_directions(rng: Any, steps: int, chains: int, d: int) -> Any:
     """Mutant oracle: Z ~ N(0, I_d) (E|Z|^2 = d instead of <= 1)."""

@@ -1,4 +1,5 @@
-"""Power and design of the least-squares SDE convergence checks (``checks/lsq_sde_convergence.py``).
+"""Power and design of the least-squares SDE convergence and coupling checks (``checks/lsq_sde_convergence.py``,
+``checks/lsq_sde_coupling.py``).
 
 Power: each check fails on the mutants its record names (:mod:`sgd_conformance.mutants`, tests/test_power.py) and
 passes on the reference and a correct variant, at ``--profile quick``, seed 0. Design: the step sizes and times of
@@ -19,24 +20,23 @@ import pytest
 from scipy.linalg import expm
 
 import sgd_conformance.checks.lsq_sde_convergence as convergence  # (shared with the in-process runs)
+import sgd_conformance.checks.lsq_sde_coupling as coupling
 from sgd_conformance.checks.harness import profiles
-from tests.power import claim_id, mutant, run_check
+from sgd_conformance.checks.oracles import lsq_sde as lsq_oracles
+from sgd_conformance.checks.oracles import lsq_sde_gbm
+from tests.power import mutant, run_check
 
-MODULE = "lsq_sde_convergence.py"
-EXPONENTIAL = "test_noiseless_second_moment_decays_exponentially"
-GBM = "test_one_dimensional_noiseless_error_is_a_geometric_brownian_motion"
-WASSERSTEIN = "test_synchronous_coupling_contracts_exponentially_in_wasserstein"
-UNIQUE = "test_noisy_chains_forget_their_start"
+
 def test_uniqueness_check_does_not_flag_an_integrator_of_another_sde_with_a_unique_law() -> None:
     """Documented blind spot: Stratonovich integration changes the invariant law, not its uniqueness."""
-    result = run_check(claim_id(MODULE, UNIQUE), "--impl", mutant("sde", "stochastic_heun"))
+    result = run_check("lsq-sde.invariant-unique", "--impl", mutant("sde", "stochastic_heun"))
     assert result["outcome"] == "passed", result["message"]
 
 
 # --- design: exact moments of |delta|^2 up to order four ----------------------------------------------------------
 
 
-def noise_matrices(problem: convergence.Problem, gamma: float) -> list[np.ndarray]:
+def noise_matrices(problem: lsq_oracles.Problem, gamma: float) -> list[np.ndarray]:
     """C_j on range X' (basis U): the noiseless model is d z = -U'HU z dt + sum_j C_j z dB_j."""
     x, u = problem.features, problem.basis
     n = x.shape[0]
@@ -60,7 +60,7 @@ def tensor_generator(drift: np.ndarray, noise: list[np.ndarray], order: int) -> 
     return out
 
 
-def norm_mean_and_variance(problem: convergence.Problem, gamma: float, times: np.ndarray, second0: np.ndarray,
+def norm_mean_and_variance(problem: lsq_oracles.Problem, gamma: float, times: np.ndarray, second0: np.ndarray,
                            fourth0: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Exact E|delta_t|^2 and Var|delta_t|^2 from E z0 z0' and E z0^(x4) (z = U'delta)."""
     drift = problem.basis.T @ problem.curvature @ problem.basis
@@ -88,7 +88,7 @@ def thorough(claim_id: str) -> int:
     return profiles.get("thorough").sizes(claim_id)["chains"]
 
 
-def em_bias_in_standard_errors(problem: convergence.Problem, gamma: float, times: np.ndarray, dt: float,
+def em_bias_in_standard_errors(problem: lsq_oracles.Problem, gamma: float, times: np.ndarray, dt: float,
                                start: tuple[np.ndarray, np.ndarray], chains: int) -> np.ndarray:
     mean, variance = norm_mean_and_variance(problem, gamma, times, *start)
     moments = problem.moments(gamma, noiseless=True)
@@ -99,7 +99,7 @@ def em_bias_in_standard_errors(problem: convergence.Problem, gamma: float, times
 
 
 def test_tensor_generator_reproduces_the_second_moment_operator() -> None:
-    problem = convergence.interpolation_problem()
+    problem = lsq_oracles.interpolation_problem()
     gamma = 0.5 / problem.k_sharp
     drift = problem.basis.T @ problem.curvature @ problem.basis
     ours = tensor_generator(drift, noise_matrices(problem, gamma), 2)
@@ -110,13 +110,13 @@ def test_tensor_generator_reproduces_the_second_moment_operator() -> None:
 
 
 def test_sharp_k_of_independent_rows_is_the_largest_squared_row_norm() -> None:
-    problem = convergence.interpolation_problem()
+    problem = lsq_oracles.interpolation_problem()
     assert problem.k_sharp == pytest.approx(problem.k_max, rel=1e-10)
-    noisy = convergence.noisy_problem()
+    noisy = lsq_oracles.noisy_problem()
     assert noisy.k_sharp < noisy.k_max
 
 
-@pytest.mark.parametrize("problem", [convergence.interpolation_problem, convergence.noisy_problem])
+@pytest.mark.parametrize("problem", [lsq_oracles.interpolation_problem, lsq_oracles.noisy_problem])
 def test_fourth_moment_decays_at_the_monte_carlo_step(problem: object) -> None:
     """p_crit > 4 in the multivariate sense: the spectral abscissa of the order-4 moment generator is negative."""
     chosen = problem()  # type: ignore[operator]
@@ -126,56 +126,56 @@ def test_fourth_moment_decays_at_the_monte_carlo_step(problem: object) -> None:
 
 
 def test_leading_eigenmatrix_is_a_covariance_with_a_pure_exponential_second_moment() -> None:
-    problem = convergence.interpolation_problem()
+    problem = lsq_oracles.interpolation_problem()
     gamma = convergence.EXP_GAMMA_K / problem.k_sharp
-    eigen = convergence.leading_eigenmatrix(problem.moments(gamma), problem.basis)
+    eigen = lsq_oracles.leading_eigenmatrix(problem.moments(gamma), problem.basis)
     assert np.linalg.eigvalsh(eigen).min() > 0
     mean, _ = norm_mean_and_variance(problem, gamma, convergence.EXP_SLOPE_TIMES, *gaussian_start(eigen))
     np.testing.assert_allclose(mean, np.exp(-problem.rate(gamma) * convergence.EXP_SLOPE_TIMES), rtol=1e-9)
 
 
 def test_noiseless_exponential_em_bias_is_below_a_quarter_standard_error_at_thorough() -> None:
-    problem = convergence.interpolation_problem()
+    problem = lsq_oracles.interpolation_problem()
     gamma = convergence.EXP_GAMMA_K / problem.k_sharp
     chains = thorough(convergence.EXPONENTIAL)
     start_a = point_start(problem.basis.T @ np.ones(6))  # theta_0 - theta*_0 = projection of (1, ..., 1)
-    eigen = convergence.leading_eigenmatrix(problem.moments(gamma), problem.basis)
+    eigen = lsq_oracles.leading_eigenmatrix(problem.moments(gamma), problem.basis)
     for times, start in ((convergence.EXP_TIMES, start_a), (convergence.EXP_SLOPE_TIMES, gaussian_start(eigen))):
         bias = em_bias_in_standard_errors(problem, gamma, times, convergence.EXP_DT, start, chains)
         assert np.abs(bias).max() < 0.25, bias
 
 
 def test_wasserstein_em_bias_is_below_a_quarter_standard_error_at_thorough() -> None:
-    problem = convergence.noisy_problem()
-    gamma = convergence.COUPLED_GAMMA_K / problem.k_sharp
+    problem = lsq_oracles.noisy_problem()
+    gamma = coupling.COUPLED_GAMMA_K / problem.k_sharp
     delta0 = 2 * np.linalg.eigh(problem.curvature)[1][:, 0]
-    bias = em_bias_in_standard_errors(problem, gamma, convergence.W2_TIMES, convergence.W2_DT, point_start(delta0),
-                                      thorough(convergence.WASSERSTEIN))
+    bias = em_bias_in_standard_errors(problem, gamma, coupling.W2_TIMES, coupling.W2_DT, point_start(delta0),
+                                      thorough(coupling.WASSERSTEIN))
     assert np.abs(bias).max() < 0.25, bias
 
 
 def test_compared_squared_norms_are_not_heavy_tailed() -> None:
     """Relative sd of |delta_t|^2 <= 0.7 at every compared time (from exact fourth moments): the CLT intervals hold
     at the decisions' small levels (a start along v_max(H) gives relative sd up to 4: not so)."""
-    problem = convergence.interpolation_problem()
+    problem = lsq_oracles.interpolation_problem()
     gamma = convergence.EXP_GAMMA_K / problem.k_sharp
     mean, variance = norm_mean_and_variance(problem, gamma, convergence.EXP_TIMES,
                                             *point_start(problem.basis.T @ np.ones(6)))
     assert np.max(np.sqrt(variance) / mean) < 0.7
-    noisy = convergence.noisy_problem()
-    gamma = convergence.COUPLED_GAMMA_K / noisy.k_sharp
-    mean, variance = norm_mean_and_variance(noisy, gamma, convergence.W2_TIMES,
+    noisy = lsq_oracles.noisy_problem()
+    gamma = coupling.COUPLED_GAMMA_K / noisy.k_sharp
+    mean, variance = norm_mean_and_variance(noisy, gamma, coupling.W2_TIMES,
                                             *point_start(2 * np.linalg.eigh(noisy.curvature)[1][:, 0]))
     assert np.max(np.sqrt(variance) / mean) < 0.7
 
 
 def test_geometric_bm_em_law_and_first_moment_are_within_a_quarter_standard_error_at_thorough() -> None:
-    rates = convergence.gbm_rates()
+    rates = lsq_sde_gbm.gbm_rates(convergence.GBM_FEATURES, convergence.GBM_GAMMA)
     h, v, gamma = float(rates["h"]), float(rates["v"]), float(convergence.GBM_GAMMA)
     horizon, dt = convergence.GBM_HORIZON, convergence.GBM_DT
     steps = int(round(horizon / dt))
     chains = thorough(convergence.GBM)
-    mean, variance = convergence.em_log_moments(h, gamma * v, dt, steps)
+    mean, variance = lsq_sde_gbm.em_log_moments(h, gamma * v, dt, steps)
     exact_mean, exact_variance = -float(rates["as_rate"]) * horizon, gamma * v * horizon
     assert abs(mean - exact_mean) / math.sqrt(exact_variance / chains) < 0.25
     assert abs(variance - exact_variance) / (exact_variance * math.sqrt(2 / chains)) < 0.25
@@ -187,10 +187,10 @@ def test_geometric_bm_em_law_and_first_moment_are_within_a_quarter_standard_erro
 
 
 def test_uniqueness_horizon_makes_the_start_negligible() -> None:
-    problem = convergence.noisy_problem()
-    gamma = convergence.COUPLED_GAMMA_K / problem.k_sharp
-    unit = convergence.UNIQUE_OFFSET * np.linalg.eigh(problem.curvature)[1][:, 0]
-    steps = int(round(convergence.UNIQUE_HORIZON / convergence.UNIQUE_DT))
-    _, second = problem.moments(gamma, noiseless=True).euler_maruyama_moments(steps, convergence.UNIQUE_DT,
+    problem = lsq_oracles.noisy_problem()
+    gamma = coupling.COUPLED_GAMMA_K / problem.k_sharp
+    unit = coupling.UNIQUE_OFFSET * np.linalg.eigh(problem.curvature)[1][:, 0]
+    steps = int(round(coupling.UNIQUE_HORIZON / coupling.UNIQUE_DT))
+    _, second = problem.moments(gamma, noiseless=True).euler_maruyama_moments(steps, coupling.UNIQUE_DT,
                                                                              np.zeros(2), 4 * np.outer(unit, unit))
-    assert np.trace(second) < convergence.forgetting_threshold(problem, gamma, thorough(convergence.UNIQUE))
+    assert np.trace(second) < coupling.forgetting_threshold(problem, gamma, thorough(coupling.UNIQUE))

@@ -1,7 +1,8 @@
-"""Power of the least-squares SDE moment checks (``checks/lsq_sde_moments.py``): each fails on its mutants and
-passes on the reference and a correct variant. ``sde`` claims run the mutants of :mod:`sgd_conformance.mutants` through
-``--impl``; the ``reference`` claim ``lsq-sde.model-moments`` is run with the theory, or the solver's factor,
-replaced by the uncentred covariance (the known mistake: no -grad L grad L'). Runs at ``--profile quick``, seed 0.
+"""Power of the least-squares SDE model checks (``checks/lsq_sde_model.py``): each fails on its mutants and passes on
+the reference and a correct variant. The ``reference`` claim ``lsq-sde.model-moments`` is run with the theory, or the
+solver's factor, replaced by the uncentred covariance (the known mistake: no -grad L grad L'); the ``sde`` claims of
+``checks/lsq_sde_model.py`` and ``checks/lsq_sde_moments.py`` run the mutants of :mod:`sgd_conformance.mutants`
+through ``--impl`` (tests/test_power.py). Runs at ``--profile quick``, seed 0.
 """
 
 from __future__ import annotations
@@ -12,19 +13,16 @@ from typing import Any
 import numpy as np
 import pytest
 
-import sgd_conformance.checks.lsq_sde_moments  # noqa: F401  (shared with the in-process runs)
+import sgd_conformance.checks.lsq_sde_model  # noqa: F401  (shared with the in-process runs)
 from sgd_conformance.solvers.lsq_sde import PopulationSDE, TrainingSDE
 from sgd_conformance.theory import lsq_sde
-from tests.power import assert_caught, claim_id, run_check
+from tests.power import assert_caught, run_check
 
-MODULE = "lsq_sde_moments.py"
-MODEL = "test_sde_models_have_the_moments_of_the_sgd_increment"
-KERNEL = "test_kernel_component_is_frozen_and_the_limit_depends_on_the_start"
-ODE = "test_second_moment_of_the_training_sde_solves_the_moment_ode"
-INVARIANT = "test_invariant_law_has_mean_theta_ls_and_the_stationary_covariance"
+MODEL = "lsq-sde.model-moments"
+
 
 def test_model_moments_passes_on_the_derived_theory() -> None:
-    assert run_check(claim_id(MODULE, MODEL))["outcome"] == "passed"
+    assert run_check(MODEL)["outcome"] == "passed"
 
 
 def test_model_moments_catches_an_uncentred_covariance_in_the_theory(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -36,7 +34,7 @@ def test_model_moments_catches_an_uncentred_covariance_in_the_theory(monkeypatch
         return dataclasses.replace(model, covariance=model.covariance + model.gradient * model.gradient.T)
 
     monkeypatch.setattr(lsq_sde, "training_model", uncentred)
-    result = run_check(claim_id(MODULE, MODEL))
+    result = run_check(MODEL)
     assert_caught(result, "uncentred_covariance", named=False)
     assert result["outcome"] == "failed" and "sigma sigma' - Sigma" in result["message"], result["message"]
 
@@ -64,7 +62,7 @@ def test_model_moments_catches_an_uncentred_factor_in_the_solver(monkeypatch: py
                                                                   factor: Any, where: str) -> None:
     """The SGD increments' covariance (and the symbolic covariance) reject a solver whose factor is uncentred."""
     monkeypatch.setattr(model, "diffusion", factor)
-    result = run_check(claim_id(MODULE, MODEL))
+    result = run_check(MODEL)
     assert_caught(result, factor.__name__.strip("_"), named=False)
     assert result["outcome"] == "failed", result["message"]
     assert f"Cov(increment) vs gamma x diffusion diffusion' ({where}" in result["message"], result["message"]

@@ -13,14 +13,13 @@ from __future__ import annotations
 import pytest
 
 import sgd_conformance.checks.lsq_sde_tails  # noqa: F401  (shared with the in-process runs)
-from tests.power import claim_id, mutant, run_check
+from tests.power import mutant, run_check
 
-MODULE = "lsq_sde_tails.py"
 #: the decision that rejects each mutant at quick (a rejection for the right reason, not a contract error)
 REJECTED_BY = {"stochastic_heun": "law of delta_T vs Student-t", "increments_rescaled": "Hill statistic H_k",
                "gd_lr_times_1_1": "E delta^2 after 80 online SGD steps", "gd_hidden_momentum": "E delta^2 after 80"}
-HEAVY_TAIL = claim_id(MODULE, "test_least_squares_sde_has_moments_exactly_below_the_critical_order")
-KESTEN = claim_id(MODULE, "test_online_sgd_has_the_kesten_tail_not_the_sde_tail")
+HEAVY_TAIL = "lsq-sde.heavy-tail"
+KESTEN = "lsq-sde.sde-vs-sgd-tail-mismatch"
 CHECK_OF = {"stochastic_heun": (HEAVY_TAIL, "sde"), "increments_rescaled": (HEAVY_TAIL, "sde"),
             "gd_lr_times_1_1": (KESTEN, "sgd"), "gd_hidden_momentum": (KESTEN, "sgd")}
 

@@ -1,4 +1,4 @@
-"""Power of the free-energy checks of seed 004 (family ``reference``): each must fail when the theory or the solver
+"""Power of the mean-field free-energy checks (family ``reference``): each must fail when the theory or the solver
 it relies on is replaced by a wrong derivation (monkeypatched into the modules the in-process runs share), and pass
 on the derived one."""
 
@@ -11,15 +11,14 @@ import numpy as np
 import pytest
 
 import sgd_conformance.checks.mfld_free_energy  # noqa: F401  (shared with the in-process runs)
-from sgd_conformance.solvers import mean_field_net
+from sgd_conformance.solvers import mean_field_classifier
 from sgd_conformance.theory import free_energy
-from tests.power import assert_caught, claim_id, run_check
+from tests.power import assert_caught, run_check
 
-MODULE = "mfld_free_energy.py"
-FIXED_POINT = claim_id(MODULE, "test_minimiser_is_its_own_proximal_gibbs_law")
-SANDWICH = claim_id(MODULE, "test_free_energy_gap_is_sandwiched_by_the_two_kl_divergences")
-LSI = claim_id(MODULE, "test_proximal_gibbs_lsi_constant_decays_as_exp_minus_2b_over_lambda")
-FIRST_VARIATION = claim_id(MODULE, "test_first_variation_of_the_mean_field_risk")
+FIXED_POINT = "mfld.proximal-gibbs-fixed-point"
+SANDWICH = "mfld.sandwich"
+LSI = "mfld.lsi-constant"
+FIRST_VARIATION = "mfld.first-variation-formula"
 CHECKS = (FIXED_POINT, SANDWICH, LSI, FIRST_VARIATION)
 
 
@@ -31,7 +30,7 @@ def gibbs_with_plus_sign(problem: free_energy.GridProblem, q: np.ndarray) -> np.
 
 _KL = free_energy.kl
 _NEGENTROPY = free_energy.negentropy
-_COEFFICIENTS = mean_field_net.sample_coefficients
+_COEFFICIENTS = mean_field_classifier.sample_coefficients
 
 
 def kl_swapped(q: np.ndarray, p: np.ndarray, weights: np.ndarray) -> float:
@@ -46,12 +45,12 @@ def entropy_sign(q: np.ndarray, weights: np.ndarray) -> Any:
 
 def coefficients_missing_y(f: Any, y: Any) -> Any:
     """Mutant: dL/dmu(x) = (1/n) sum l'(y_i f(z_i)) h_x(z_i) (the label factor y_i dropped)."""
-    return mean_field_net.logistic_derivative(y * f) / y.shape[-1]
+    return mean_field_classifier.logistic_derivative(y * f) / y.shape[-1]
 
 
 def coefficients_loss_for_derivative(f: Any, y: Any) -> Any:
     """Mutant: l(y_i f(z_i)) in place of l'(y_i f(z_i))."""
-    return mean_field_net.logistic_loss(y * f) * y / y.shape[-1]
+    return mean_field_classifier.logistic_loss(y * f) * y / y.shape[-1]
 
 
 MUTANTS: list[tuple[str, object, str, Callable[..., Any], str]] = [
@@ -59,8 +58,8 @@ MUTANTS: list[tuple[str, object, str, Callable[..., Any], str]] = [
     (SANDWICH, free_energy, "kl", kl_swapped, "KL"),
     (SANDWICH, free_energy, "negentropy", entropy_sign, "L(q*)"),
     (LSI, free_energy, "holley_stroock_bound", free_energy.seed_lsi_form, "exp(-2B/lambda)"),
-    (FIRST_VARIATION, mean_field_net, "sample_coefficients", coefficients_missing_y, "dL/dmu"),
-    (FIRST_VARIATION, mean_field_net, "sample_coefficients", coefficients_loss_for_derivative, "dL/dmu"),
+    (FIRST_VARIATION, mean_field_classifier, "sample_coefficients", coefficients_missing_y, "dL/dmu"),
+    (FIRST_VARIATION, mean_field_classifier, "sample_coefficients", coefficients_loss_for_derivative, "dL/dmu"),
 ]
 
 

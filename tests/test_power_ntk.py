@@ -9,20 +9,20 @@ from typing import Any
 import pytest
 
 import sgd_conformance.checks.ntk  # noqa: F401  (shared with the in-process runs)
+import sgd_conformance.checks.ntk_training  # noqa: F401
 from sgd_conformance.solvers import two_layer
 from sgd_conformance.solvers._xp import namespace
-from tests.power import assert_caught, claim_id, run_check
+from tests.power import assert_caught, run_check
 
-JACOBIAN = claim_id("ntk.py", "test_ntk_jacobian_is_sigma_over_sqrt_n_with_a_width_free_law")
-LIMIT = claim_id("ntk.py",
-               "test_empirical_ntk_is_unbiased_for_the_arc_cosine_limit_and_converges_at_rate_n_to_minus_half")
-HESSIAN = claim_id("ntk.py", "test_ntk_hessian_is_block_diagonal_with_norm_of_order_n_to_minus_half")
+JACOBIAN = "lecture.ntk-jacobian-scale"
+LIMIT = "lecture.ntk-limit"
+HESSIAN = "lecture.ntk-hessian-scale"
 
 _jacobian, _init, _blocks = two_layer.jacobian, two_layer.init, two_layer.hessian_blocks
 
 
 def _seed_jacobian(params: two_layer.Params, x: Any, *, activation_name: str, scaling: str = "ntk") -> Any:
-    """Mutant: the seed's df/da_i = n^{-1/2} sigma'(w_i'x)."""
+    """Mutant: the lecture's df/da_i = n^{-1/2} sigma'(w_i'x)."""
     xp = namespace(params.w, x)
     _, first, _ = two_layer.activation(activation_name, xp)
     _, dw = _jacobian(params, x, activation_name=activation_name, scaling=scaling)
@@ -53,7 +53,7 @@ def _unit_variance_init(rng: Any, *, n: int, d: int, batch: tuple[int, ...] = ()
 
 
 def _no_mixed_block(params: two_layer.Params, x: Any, *, activation_name: str, scaling: str = "ntk") -> Any:
-    """Mutant: the seed's Hessian, without the mixed a-w block."""
+    """Mutant: the lecture's Hessian, without the mixed a-w block."""
     blocks = _blocks(params, x, activation_name=activation_name, scaling=scaling)
     xp = namespace(blocks)
     keep = xp.ones(blocks.shape[-2:], dtype=blocks.dtype)
@@ -84,12 +84,9 @@ def test_ntk_checks_catch_their_mutants(monkeypatch: pytest.MonkeyPatch, node: s
     assert result["outcome"] == "failed" and signature in result["message"]
 
 
-DUAL = claim_id("ntk.py",
-              "test_min_norm_step_is_the_kernel_regression_solution_and_gauss_newton_residual_shrinks_with_width")
-LAZY = claim_id("ntk.py",
-              "test_ntk_training_moves_parameters_by_order_one_and_the_kernel_by_at_most_n_to_minus_half")
-MEAN_FIELD = claim_id("ntk.py",
-                    "test_mean_field_training_changes_the_kernel_by_an_amount_that_does_not_vanish_with_width")
+DUAL = "lecture.ntk-dual-solution"
+LAZY = "lecture.ntk-lazy"
+MEAN_FIELD = "lecture.mean-field-moves"
 
 _gram, _predict, _train = two_layer.ntk_gram, two_layer.kernel_predict, two_layer.train_gd
 

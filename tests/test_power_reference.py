@@ -15,10 +15,9 @@ import sgd_conformance.checks.sde_models  # noqa: F401
 from sgd_conformance.solvers import minibatch, two_layer
 from sgd_conformance.theory import modified_loss, ridge, sgf
 from sgd_conformance.theory.symbols import t
-from tests.power import assert_caught, claim_id, run_check
+from tests.power import assert_caught, run_check
 
-GF_VS_RIDGE = claim_id("implicit_regularisation.py",
-                     "test_gradient_flow_is_ridge_only_to_first_order_and_within_1_69_in_risk")
+GF_VS_RIDGE = "lecture.gf-vs-ridge"
 
 
 @pytest.fixture
@@ -50,7 +49,7 @@ def test_gf_vs_ridge_catches_a_gradient_flow_with_the_wrong_gradient_factor(
     assert result["outcome"] == "failed" and "calibration" in result["message"]
 
 
-MINIBATCH = claim_id("minibatch_noise.py", "test_minibatch_gradient_has_the_finite_population_covariance")
+MINIBATCH = "lecture.minibatch-noise-covariance"
 
 
 def test_minibatch_check_passes_on_the_reference_sampler() -> None:
@@ -84,7 +83,7 @@ def test_minibatch_check_catches_a_gradient_normalised_by_sqrt_b(
     assert result["outcome"] == "failed", result["message"]
 
 
-SME = claim_id("sde_models.py", "test_stochastic_modified_equations_have_weak_orders_one_and_two")
+SME = "sde.sme-weak-order"
 
 
 def test_sme_check_passes_on_the_derived_theory() -> None:
@@ -105,7 +104,7 @@ def test_sme_check_catches_a_modified_loss_with_coefficient_eta_over_two(
     assert result["outcome"] == "failed" and "second-order SME" in result["message"]
 
 
-SGF = claim_id("sde_models.py", "test_stochastic_gradient_flow_matches_the_sgd_step_moments")
+SGF = "lecture.sgf-diffusion"
 
 
 def test_sgf_check_catches_a_diffusion_missing_the_half(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -119,7 +118,7 @@ def test_sgf_check_catches_a_diffusion_missing_the_half(monkeypatch: pytest.Monk
     assert run_check(SGF)["outcome"] == "passed"
 
 
-PARTICLES = claim_id("mean_field.py", "test_particle_gradient_is_the_mean_field_potential_gradient")
+PARTICLES = "lecture.mean-field-particle-identity"
 
 
 def test_particle_identity_catches_ntk_scaling_used_as_mean_field(monkeypatch: pytest.MonkeyPatch) -> None:

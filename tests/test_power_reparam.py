@@ -1,5 +1,5 @@
 """Power of the reparameterisation checks (family ``reference``): each must fail when the theory it relies on is
-replaced by the catalog's mutant (CLAIMS-DETAIL §1.1, §1.2), monkeypatched into the module the in-process run
+replaced by the mutant named in its claim record, monkeypatched into the module the in-process run
 shares, and pass on the derived theory."""
 
 from __future__ import annotations
@@ -13,12 +13,10 @@ import sympy as sp
 
 import sgd_conformance.checks.reparameterisation  # noqa: F401  (shared with the in-process runs)
 from sgd_conformance.theory import reparam
-from tests.power import assert_caught, claim_id, run_check
+from tests.power import assert_caught, run_check
 
-HESSIAN = claim_id("reparameterisation.py",
-                 "test_hessian_transforms_as_d_inverse_h_d_inverse_and_relu_rescaling_changes_lambda_max")
-IGS = claim_id("reparameterisation.py",
-             "test_information_geometric_sharpness_is_invariant_and_equals_twice_n_times_the_loss")
+HESSIAN = "lecture.hessian-reparam"
+IGS = "lecture.igs-invariant"
 
 
 def test_hessian_check_passes_on_the_derived_law() -> None:

@@ -1,4 +1,5 @@
-"""Power and design of the lazy SGLD checks (``checks/sgld_lazy.py``).
+"""Power and design of the lazy SGLD checks (``checks/sgld_lazy.py``, ``checks/sgld_lazy_near_init.py``,
+``checks/sgld_lazy_loss.py``).
 
 Power: each ``sde`` check fails on its integrator mutants (:mod:`sgd_conformance.mutants`) and
 passes on the reference and a correct variant, at ``--profile quick``, seed 0; the model-side mutants (noise from the
@@ -21,25 +22,27 @@ import numpy as np
 import pytest
 import sympy as sp
 
-import sgd_conformance.checks.sgld_lazy as lazy  # (shared with the in-process runs)
-from sgd_conformance.checks.harness import profiles
+import sgd_conformance.checks.sgld_lazy  # noqa: F401  (shared with the in-process runs)
+import sgd_conformance.checks.sgld_lazy_loss as loss
+import sgd_conformance.checks.sgld_lazy_near_init as near_init
+from sgd_conformance.checks.harness import profiles, stats
 from sgd_conformance.checks.harness.impl import Guard, Runner, reference
+from sgd_conformance.checks.oracles import lazy
 from sgd_conformance.solvers import lazy_sgld, two_layer
 from sgd_conformance.solvers.rng import generator
 from sgd_conformance.theory import lazy_training
-from tests.power import assert_caught, claim_id, run_check
+from tests.power import assert_caught, run_check
 
-MODULE = "sgld_lazy.py"
-MODEL = "test_lazy_sgld_model_has_order_one_over_alpha_noise_that_cancels_in_function_space"
-NEAR = "test_lazy_sgld_parameters_stay_within_order_one_over_alpha_of_initialisation"
-EIGEN = "test_lazy_sgld_kernel_stays_above_half_its_initial_minimum_eigenvalue"
-LOSS = "test_lazy_sgld_loss_decays_exponentially_at_an_alpha_free_rate"
-POSITIVE = "test_infinite_width_gram_is_positive_definite_and_the_finite_width_gram_reaches_it"
+MODEL = "sgld-lazy.model"
+NEAR = "sgld-lazy.stay-near-init"
+EIGEN = "sgld-lazy.ntk-eigenvalue"
+LOSS = "sgld-lazy.exponential-loss"
+POSITIVE = "sgld-lazy.ntk-init-positive"
 
 
 @pytest.mark.parametrize("check", [MODEL, POSITIVE])
 def test_reference_checks_pass_on_the_derived_theory(check: str) -> None:
-    result = run_check(claim_id(MODULE, check))
+    result = run_check(check)
     assert result["outcome"] == "passed", result["message"]
 
 
@@ -111,7 +114,7 @@ MODEL_MUTANTS = [
 def test_lazy_check_catches_model_mutant(monkeypatch: pytest.MonkeyPatch, check: str,
                                          patch: Callable[[pytest.MonkeyPatch], None], decision: str) -> None:
     patch(monkeypatch)
-    result = run_check(claim_id(MODULE, check))
+    result = run_check(check)
     assert_caught(result, patch.__name__.strip("_"), named=False)
     assert result["outcome"] == "failed", result["message"]
     assert decision in result["message"], result["message"]
@@ -149,8 +152,8 @@ def test_the_tensor_generator_reproduces_the_lazy_moment_model() -> None:
 def test_em_bias_of_the_compared_moments_is_below_a_quarter_standard_error(name: str) -> None:
     p = lazy.problem()
     profile = profiles.get(name)
-    cases = [(lazy.NEAR_INIT, np.linalg.inv(p.kernel0), lazy.LAW_TIMES),
-             (lazy.LOSS, np.eye(p.kernel0.shape[0]), lazy.LOSS_TIMES)]
+    cases = [(NEAR, np.linalg.inv(p.kernel0), near_init.LAW_TIMES),
+             (LOSS, np.eye(p.kernel0.shape[0]), loss.LOSS_TIMES)]
     for cid, weight, times in cases:
         sizes = profile.sizes(cid)
         mean, sd = quadratic_form_moments(weight, times)
@@ -164,7 +167,7 @@ def test_compared_quadratic_forms_have_a_finite_fourth_moment_and_moderate_sprea
     n = p.kernel0.shape[0]
     generator4 = lazy_training.tensor_generator(p.kernel0 / n, lazy_training.noise_matrices(p.kernel0, lazy.ETA), 4)
     assert np.linalg.eigvals(generator4).real.max() < 0
-    for weight, times in ((np.linalg.inv(p.kernel0), lazy.LAW_TIMES), (np.eye(n), lazy.LOSS_TIMES)):
+    for weight, times in ((np.linalg.inv(p.kernel0), near_init.LAW_TIMES), (np.eye(n), loss.LOSS_TIMES)):
         mean, sd = quadratic_form_moments(weight, times)
         assert np.max(sd / mean) < 0.5
 
@@ -190,13 +193,13 @@ def _coupled_run(alphas: tuple[float, ...], chains: int, steps: int, dt: float,
     if linear_alpha is not None:
         models = (p.model(linear_alpha, linearised=True), *models)
     runner = Runner(Guard(reference("sde"), 1e9, "design"))
-    lazy.simulate(runner, lazy_sgld.Stack(models, (chains,) * len(models)), chains, steps, dt, 12345, "design", xnp,
-                  observe)
+    lazy_sgld.simulate(runner.sde_step, lazy_sgld.Stack(models, (chains,) * len(models)), chains=chains, steps=steps,
+                       dt=dt, stream=lambda first: generator(12345, "design", "dW", first), xp=xnp, observe=observe)
 
 
 def test_alpha_times_the_mean_sup_deviation_decreases_along_the_thorough_grid() -> None:
     """The H0 of the one-sided order test: alpha E sup|omega_t - omega_0| decreases to its limit (local orders > 1)."""
-    alphas = profiles.get("thorough").sizes(lazy.NEAR_INIT)["alphas"]
+    alphas = profiles.get("thorough").sizes(NEAR)["alphas"]
     chains, omega0 = 100, lazy.problem().model(1.0).omega0
     sup = [np.zeros(chains) for _ in alphas]
 
@@ -204,8 +207,8 @@ def test_alpha_times_the_mean_sup_deviation_decreases_along_the_thorough_grid() 
         for k, b in enumerate(blocks):
             sup[k] = np.maximum(sup[k], np.linalg.norm(b - omega0, axis=1))
 
-    _coupled_run(tuple(float(a) for a in alphas), chains, int(round(lazy.HORIZON / lazy.GRID_DT)), lazy.GRID_DT,
-                 observe)
+    _coupled_run(tuple(float(a) for a in alphas), chains, int(round(near_init.HORIZON / near_init.GRID_DT)),
+                 near_init.GRID_DT, observe)
     scaled = np.column_stack([a * s for a, s in zip(alphas, sup, strict=True)])
     steps = np.diff(scaled, axis=1)  # paired differences of alpha sup between consecutive alphas
     z = steps.mean(axis=0) / (steps.std(axis=0, ddof=1) / math.sqrt(chains))
@@ -215,7 +218,7 @@ def test_alpha_times_the_mean_sup_deviation_decreases_along_the_thorough_grid() 
 def test_mcnemar_p_value_is_the_binomial_tail_and_clopper_pearson_covers() -> None:
     low = np.array([True] * 3 + [False] * 17)
     high = np.array([False] * 3 + [True] * 9 + [False] * 8)
-    decision = lazy.mcnemar_not_worse("x", low, high, 1e-3)
+    decision = stats.mcnemar_not_worse("x", low, high, 1e-3)
     assert decision.p_value == pytest.approx(sum(math.comb(12, k) for k in range(9, 13)) / 2**12)
-    lo, hi = lazy.clopper_pearson(3, 20, 0.05)
-    assert lo < 0.15 < hi and lazy.clopper_pearson(0, 20, 0.05)[0] == 0.0
+    lo, hi = stats.clopper_pearson(3, 20, 0.05)
+    assert lo < 0.15 < hi and stats.clopper_pearson(0, 20, 0.05)[0] == 0.0

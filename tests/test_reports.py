@@ -43,7 +43,7 @@ def synthetic_report() -> Report:
     passed = ClaimResult(
         claim="sgld.time-scale", family="sgld", implementation="reference", outcome="passed",
         statistic=1.234567, p_value=0.4321, measured=1.01, predicted=1.0, duration_s=0.8123,
-        statement="One SGLD step covers time lr.", hypotheses="L = x^2 / 2.", source="seed 002",
+        statement="One SGLD step covers time lr.", hypotheses="L = x^2 / 2.", source="Ruthotto, Lecture 4",
         power="quick: a noise-scale bug sits 25 SE away",
         nodeid="checks/sgld.py::test_time_scale[reference]", figures=[_loglog()],
         decisions=[{"what": "slope", "test": "z-test", "level": 1e-3, "passed": True, "statistic": 1.234567,
@@ -87,7 +87,7 @@ def test_one_document_with_every_result(html: str) -> None:
 def test_figures_and_seed_wording(html: str) -> None:
     assert html.count("<svg") == 2
     assert "<?xml" not in html and "<!DOCTYPE svg" not in html
-    assert "The seed's wording" in html
+    assert "The source's wording" in html
     assert "The lecture calls the PDE &#39;Feynman–Kac&#39;; it is the Fokker–Planck equation." in html
 
 

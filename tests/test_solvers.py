@@ -20,7 +20,7 @@ import array_api_compat.numpy as xnp
 import numpy as np
 import pytest
 
-from sgd_conformance.solvers import _xp, chains, problems, rng, sde, sgd, sgld
+from sgd_conformance.solvers import _xp, chains, lsq_sde, problems, rng, sde, sgd, sgld
 from tests.gpu import cupy_or_skip
 
 SEED = 20240611
@@ -239,6 +239,47 @@ def test_integrate_passes_the_grid_times_and_increments_in_order() -> None:
     np.testing.assert_allclose(out, dW.sum(axis=0), rtol=1e-14)
 
 
+@pytest.mark.parametrize("block", [1, 3, 7, 100])
+def test_drive_steps_every_block_in_order_and_observes_every_step(block: int) -> None:
+    """The block length only says how the increments are fetched: the steps, their times and increments are those of
+    one pass over the concatenated blocks."""
+    seen: list[tuple[float, np.ndarray]] = []
+    observed: list[int] = []
+
+    def recorder(x: Any, t: float, dt: float, drift: Any, diffusion: Any, dW: Any) -> Any:
+        seen.append((t, dW))
+        return x + dW
+
+    def increments(first: int, count: int) -> np.ndarray:
+        return rng.brownian_increments(rng.generator(SEED, "drive", first), steps=count, chains=2, m=1, dt=0.1)
+
+    out = sde.drive(recorder, np.zeros((2, 1)), _gbm_drift, _gbm_diffusion, increments, steps=7, dt=0.1, block=block,
+                    observe=lambda k, x: observed.append(k))
+    assert [t for t, _ in seen] == [k * 0.1 for k in range(7)] and observed == list(range(1, 8))
+    firsts = range(0, 7, block)
+    expected = np.concatenate([increments(first, min(block, 7 - first)) for first in firsts])
+    np.testing.assert_array_equal(np.stack([inc for _, inc in seen]), expected)
+    np.testing.assert_allclose(out, expected.sum(axis=0), rtol=1e-14)
+
+
+def test_drive_on_brownian_blocks_is_the_coupled_reference_path() -> None:
+    """brownian_blocks draws block k from stream(first step of k); simulate gives every row its own path and
+    Snapshots keeps the states at the asked steps."""
+    model = lsq_sde.TrainingSDE(np.array([[1.0], [2.0]]), np.array([1.0, 2.0]), 0.5)
+    x0 = np.full((3, 1), 2.0)
+
+    def stream(first: int) -> Any:
+        return rng.generator(SEED, "blocks", first)
+
+    snapshots = sde.Snapshots([2, 5])
+    out = sde.simulate(sde.euler_maruyama, model, x0, steps=5, dt=0.01, stream=stream, floats=12, observe=snapshots)
+    assert sde.block_length(12, 3, 2) == 2 and sorted(snapshots) == [2, 5]
+    dW = np.concatenate([rng.brownian_increments(stream(first), steps=min(2, 5 - first), chains=3, m=2, dt=0.01)
+                         for first in (0, 2, 4)])
+    np.testing.assert_array_equal(out, sde.integrate(sde.euler_maruyama, x0, model.drift, model.diffusion, dW, 0.01))
+    np.testing.assert_array_equal(snapshots[5], out)
+
+
 # ---------------------------------------------------------------------------------------- chains
 
 
@@ -348,7 +389,7 @@ def test_sgld_and_euler_maruyama_run_on_cupy_arrays() -> None:
 
 def test_ula_grid_density_reproduces_the_exact_ar1_variance() -> None:
     """On L = a x^2/2 the chain is AR(1): its stationary variance is T / (a (1 - lr a / 2)) (theory.langevin)."""
-    from sgd_conformance.solvers.ula_density import stationary_density_on_grid
+    from sgd_conformance.checks.oracles.langevin import stationary_density_on_grid
 
     curvature, lr, temperature = 2.0, 0.1, 0.5
     grid = np.linspace(-4, 4, 1601)

@@ -155,3 +155,13 @@ def test_train_gd_step_is_the_loss_gradient_times_the_time_scale(scaling: str) -
     expected = two_layer.flatten(params) - 0.1 * tau * np.einsum("bip,bi->bp", jac, err)
     np.testing.assert_allclose(two_layer.flatten(out), expected, rtol=1e-12)
     assert tau == (6.0 if scaling == "mean_field" else 1.0)
+
+
+def test_test_inputs_lie_on_the_sphere_of_radius_sqrt_d_and_keep_their_separation() -> None:
+    rng = np.random.default_rng(3)
+    x = two_layer.unit_input(rng, 5)
+    assert float(x @ x) == pytest.approx(5.0, rel=1e-14)
+    points = two_layer.sphere_inputs(rng, 6, 3, separation=0.6)
+    np.testing.assert_allclose(np.sum(points**2, axis=1), 3.0, rtol=1e-14)
+    cos = np.abs(points @ points.T / 3.0)[np.triu_indices(6, 1)]
+    assert np.max(cos) <= np.cos(0.6)

@@ -1,4 +1,4 @@
-"""theory.free_energy and solvers.mean_field_net against special cases and independent derivations."""
+"""theory.free_energy and solvers.mean_field_classifier against special cases and independent derivations."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from sgd_conformance.solvers import mean_field_net
+from sgd_conformance.solvers import mean_field_classifier as mfc
 from sgd_conformance.theory import free_energy
 
 
@@ -55,22 +55,22 @@ def test_feature_gradient_matches_central_differences() -> None:
     rng = np.random.default_rng(0)
     z, x = rng.standard_normal((6, 3)), rng.standard_normal((4, 5))
     step = 1e-6
-    numeric = np.stack([(mean_field_net.features(x + step * e, z) - mean_field_net.features(x - step * e, z))
+    numeric = np.stack([(mfc.features(x + step * e, z) - mfc.features(x - step * e, z))
                         / (2 * step) for e in np.eye(5)], axis=-1)
-    np.testing.assert_allclose(mean_field_net.feature_gradient(x, z), numeric, rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(mfc.feature_gradient(x, z), numeric, rtol=1e-7, atol=1e-9)
 
 
 def test_network_output_is_the_weighted_mean_of_features_and_batches() -> None:
     rng = np.random.default_rng(1)
     z, particles = rng.standard_normal((5, 2)), rng.standard_normal((3, 7, 4))
-    h = mean_field_net.features(particles, z)
+    h = mfc.features(particles, z)
     assert h.shape == (3, 7, 5)
-    np.testing.assert_allclose(mean_field_net.output(particles, z), h.mean(axis=1))
+    np.testing.assert_allclose(mfc.output(particles, z), h.mean(axis=1))
     weights = np.full((3, 7), 1 / 7)
-    np.testing.assert_allclose(mean_field_net.output(particles, z, weights), h.mean(axis=1))
+    np.testing.assert_allclose(mfc.output(particles, z, weights), h.mean(axis=1))
 
 
 def test_logistic_derivative_is_the_derivative_of_the_loss() -> None:
     u = np.linspace(-5, 5, 11)
-    numeric = np.imag(mean_field_net.logistic_loss(u + 1e-20j)) / 1e-20
-    np.testing.assert_allclose(mean_field_net.logistic_derivative(u), numeric, rtol=1e-12)
+    numeric = np.imag(mfc.logistic_loss(u + 1e-20j)) / 1e-20
+    np.testing.assert_allclose(mfc.logistic_derivative(u), numeric, rtol=1e-12)

@@ -33,6 +33,8 @@ from functools import cache
 import mpmath
 import sympy as sp
 
+from sgd_conformance.theory import numeric
+
 theta = sp.Symbol("theta", nonnegative=True)  #: angle between two inputs, in [0, pi]
 norm_x = sp.Symbol("norm_x", positive=True)  #: ||x||
 norm_y = sp.Symbol("norm_y", positive=True)  #: ||x'||
@@ -174,7 +176,7 @@ def sup_block_norm(name: str, norm: float, dps: int = 30) -> float:
     if name == "relu":
         return float(norm)
     expr = hessian_block_norm(name).subs({a_i: 1, r: norm, n: 1})
-    g = sp.lambdify(z, expr, modules="mpmath")
+    g = numeric.mpmath_callable(expr, z)
     with mpmath.workdps(dps):
         grid = [mpmath.mpf(k) / 50 for k in range(1, 400)]
         start = max(grid, key=g)

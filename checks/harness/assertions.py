@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, cast
 
 from sgd_conformance.checks.harness.stats import Decision
@@ -20,6 +21,11 @@ if TYPE_CHECKING:
 def fmt(value: float | None) -> str:
     """A number to 4 significant digits."""
     return "—" if value is None else f"{value:.4g}"
+
+
+def listed(values: Sequence[float]) -> str:
+    """The values as text, "a, b, c"."""
+    return ", ".join(f"{v:g}" for v in values)
 
 
 def describe(decision: Decision) -> str:

@@ -329,11 +329,3 @@ def _host_function(fn: Callable[[Any, float], Any], xp: ModuleType) -> Callable[
         return to_numpy(fn(asarray(x, xp), t))
 
     return host
-
-
-def noise_generator(guard: Guard, xp: ModuleType, seed: int, *labels: object) -> Any:
-    """The generator handed to an ``sgld`` implementation: on the backend for the reference solver,
-    a NumPy ``Generator`` for user code (the contract's NumPy form)."""
-    from sgd_conformance.solvers.rng import generator
-
-    return generator(seed, *labels, xp=xp if guard.impl.form.on_backend else None)

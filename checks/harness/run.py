@@ -9,12 +9,10 @@ verdict); ``error`` (the implementation broke the contract, or the check itself 
 from __future__ import annotations
 
 import importlib
-import inspect
 import pkgutil
 import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Any
 
 from sgd_conformance.checks.harness import profiles
 from sgd_conformance.checks.harness.claims import IMPL_FAMILIES, REGISTRY, Claim, ClaimFailed, ClaimRun
@@ -97,7 +95,7 @@ def execute(claim_id: str, impls: Mapping[str, Implementation], *, seed: int, pr
     start = time.perf_counter()
     unexpected: BaseException | None = None
     try:
-        _call(spec, run, active)
+        _call(spec, run)
     except (KeyboardInterrupt, SystemExit):
         raise
     except BaseException as exc:  # noqa: BLE001 - every other outcome of a check is a result
@@ -118,19 +116,11 @@ def execute(claim_id: str, impls: Mapping[str, Implementation], *, seed: int, pr
     return Execution(_result(run, outcome, message, duration), unexpected)
 
 
-def _call(spec: Claim, run: ClaimRun, profile: profiles.Profile) -> None:
-    """Call the check with what its parameters name: ``run`` (or the older ``claim``), ``impl``, ``profile``,
-    ``seed``, ``xp``."""
+def _call(spec: Claim, run: ClaimRun) -> None:
+    """Call the check with its run (sizes, streams, the implementation, the namespace)."""
     if spec.check is None:
         raise RuntimeError(f"{spec.id} has no check")
-    available: dict[str, Any] = {"run": run, "claim": run, "seed": run.seed, "xp": run.xp, "profile": profile}
-    if run.guard is not None:
-        available["impl"] = run.guard
-    names = inspect.signature(spec.check).parameters
-    missing = [n for n in names if n not in available]
-    if missing:
-        raise RuntimeError(f"{spec.id}: the check asks for {missing}, which a run does not provide")
-    spec.check(**{n: available[n] for n in names})
+    spec.check(run)
 
 
 def _primary(exc: BaseException) -> BaseException:

@@ -342,3 +342,26 @@ class Moments:
         assert self._outer is not None, "no samples added"
         m = self.mean
         return np.asarray((self._outer - self.n * np.outer(m, m)) / (self.n - 1))
+
+
+def log_mean_fit(x: np.ndarray, values: np.ndarray) -> LinearFit:
+    """Least squares of log E[values] on (1, x) over the columns of ``values`` (chains, points), with the
+    delta-method covariance of the log means across the correlated columns (sandwich)."""
+    mean = values.mean(axis=0)
+    cov = np.cov(values.T) / values.shape[0] / np.outer(mean, mean)
+    return sandwich_fit(np.column_stack([np.ones_like(x), x]), np.log(mean), cov)
+
+
+def slope_fit(widths: np.ndarray, y: np.ndarray, se: np.ndarray) -> LinearFit:
+    """GLS of y on (1, log n) with independent errors of known standard errors ``se``: the width exponent of a
+    quantity whose log is ``y`` is the coefficient 1."""
+    design = np.column_stack([np.ones_like(widths, dtype=float), np.log(widths)])
+    return gls(design, y, np.diag(se**2))
+
+
+def mean_cov_of_log(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    r"""Means :math:`\bar X_j` of the columns of ``samples`` (independent rows) and the delta-method covariance of
+    their logs, :math:`\mathrm{Cov}(\log\bar X_i, \log\bar X_j) \approx \mathrm{Cov}(X_i/\bar X_i, X_j/\bar X_j)/N`."""
+    mean = samples.mean(axis=0)
+    relative = samples / mean
+    return mean, np.atleast_2d(np.cov(relative.T)) / samples.shape[0]

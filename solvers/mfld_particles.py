@@ -1,10 +1,12 @@
-r"""Mean-field Langevin dynamics (MFLD) with M particles, batched over independent replicas.
+r"""The MFLD particle system: mean-field Langevin dynamics with M particles, batched over independent replicas, and
+the moment functionals it is run on in the dynamics checks (closed-form Gaussian laws).
 
 .. math:: x_j \leftarrow x_j - \eta\,\nabla_x \frac{\delta F}{\delta\mu}(\hat\mu_M)(x_j) + \sqrt{2\lambda\eta}\,\xi_j,
           \qquad \hat\mu_M = \frac1M\sum_{j=1}^M \delta_{x_j},\quad \xi_j \sim N(0, I_d)
 
 is the Euler–Maruyama step of :math:`d\theta = -\nabla\frac{\delta F}{\delta q}(q_t)(\theta)\,dt + \sqrt{2\lambda}\,dW`
-(Nitanda, Wu & Suzuki 2022; seed 004), whose law minimises :math:`L(q) = F(q) + \lambda\int q\log q`. Convention
+(Nitanda, Wu & Suzuki 2022; the Chainani & Zhang slides), whose law minimises :math:`L(q) = F(q) + \lambda\int q\log
+q`. Convention
 (the suite's): temperature T = lambda, eta is the whole time step. For each particle the update *is* one SGLD step
 at temperature lambda with the mean-field gradient, so :func:`evolve` takes any ``step(theta, grad)`` of the
 ``sgld`` contract on the flattened batch ``(replicas * M, d)``.
@@ -14,9 +16,10 @@ Arrays: particles ``(replicas, M, d)``, float64; the interaction is an array red
 
 Problems (moment functionals): :math:`F(q) = \tfrac\kappa2|m_q - y|^2 + c\cdot m_q + \tfrac a2 E_q|\theta|^2`, so
 :math:`\frac{\delta F}{\delta q}(\theta) = \kappa(m_q - y)\cdot\theta + c\cdot\theta + \tfrac a2|\theta|^2` and the
-mean-field drift is :math:`-\kappa(m_q - y) - c - a\theta`. The closed-form Gaussian case of the catalog (2.3/2.4) is
+mean-field drift is :math:`-\kappa(m_q - y) - c - a\theta`. The closed-form Gaussian case of ``mfld.sandwich`` /
+``mfld.exponential-decay`` is
 kappa = 1, c = 0, a = 2 lambda' (:math:`F = \tfrac12(m_q - y)^2 + \lambda' E_q\theta^2`); the non-interacting
-quadratic is kappa = 0 (F linear in q). Source: seed 004; CLAIMS-DETAIL §3 (2.3, 2.4, 2.6), §9.12.
+quadratic is kappa = 0 (F linear in q). Source: Nitanda, Wu & Suzuki, AISTATS 2022; the Chainani & Zhang slides.
 """
 
 from __future__ import annotations
@@ -24,11 +27,19 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sgd_conformance.solvers._xp import namespace
 
 Step = Callable[[Any, Any], Any]
+
+
+class MeanFieldProblem(Protocol):
+    """What :func:`evolve` needs of a problem: the mean-field drift of every particle at its replica's empirical
+    measure."""
+
+    def gradient(self, particles: Any) -> Any:
+        r""":math:`\nabla_x\frac{\delta F}{\delta\mu}(\hat\mu_M)(x_j)`, shape ``(replicas, M, d)``."""
 
 
 @dataclass(frozen=True)
@@ -77,7 +88,7 @@ class MomentMeanField:
 
 
 def gaussian_case(target: float = 1.0, lam_reg: float = 0.25) -> MomentMeanField:
-    r"""The catalog's closed-form case :math:`F(q) = \tfrac12(m_q - y)^2 + \lambda' E_q\theta^2` in d = 1."""
+    r"""The closed-form case :math:`F(q) = \tfrac12(m_q - y)^2 + \lambda' E_q\theta^2` in d = 1."""
     return MomentMeanField(target=(target,), curvature=2 * lam_reg, interaction=1.0)
 
 
@@ -96,7 +107,7 @@ def langevin_step(temperature: float, lr: float, rng: Any) -> Step:
     return step
 
 
-def evolve(problem: MomentMeanField, particles: Any, steps: int, step: Step,
+def evolve(problem: MeanFieldProblem, particles: Any, steps: int, step: Step,
            observe: Callable[[int, Any], None] | None = None) -> Any:
     """Run ``steps`` MFLD steps from ``particles`` ``(replicas, M, d)``; ``step(theta, grad)`` updates the flat batch
     ``(replicas * M, d)`` (one call per time step for the whole batch). ``observe(k, particles_k)`` sees k = 0..steps.
