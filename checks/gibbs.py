@@ -164,8 +164,6 @@ def sgld_mean_loss_has_the_exact_finite_step_equipartition(run: ClaimRun) -> Non
     source="Ruthotto, 'Modern Theory of Stochastic Gradient Descent' (lecture slides) ('Flat minima = wide basins = "
            "high probability at finite eps'); Laplace's method for the limit ratio; the masses are computed by "
            "quadrature here.",
-    # SE 0.0018 at quick against a Gibbs/finite-step gap of 0.0186 and a x1/2 noise-variance bug of 0.13
-    # per-chain occupation sd ~0.28 -> SE 0.0045 at quick; a halved temperature barely mixes from x = 0 (~0.5)
     sizes={"quick": {"chains": 4000},
            "standard": {"chains": 16000},
            "thorough": {"chains": 64000}},

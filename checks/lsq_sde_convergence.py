@@ -8,7 +8,7 @@ Model (:mod:`theory.lsq_sde`, Itô): :math:`d\theta = -\nabla L\,dt + \sqrt\gamm
 :math:`d\delta = (c - H\delta)\,dt + \sqrt\gamma\,(S_0 + \sum_k\delta_kS_k)\,dB` with :math:`H = X^\top X/n`; the
 noise columns are :math:`S_0e_j + C_j\delta`, :math:`C_j = n^{-1/2}(x_jx_j^\top - H)`. In the noiseless case
 (:math:`r^* = 0`) :math:`S_0 = 0`, :math:`c = 0`: multiplicative noise only, and every moment of delta solves a closed
-linear ODE (:class:`theory.moment_equations.LinearMomentModel`), whose exact rates and paths
+linear ODE (:class:`checks.oracles.moment_equations.LinearMomentModel`), whose exact rates and paths
 :mod:`checks.oracles.lsq_sde` evaluates. Then :math:`\frac{d}{dt}\mathrm{tr}M = -2\,\mathrm{tr}(HM)
 + \gamma\,\mathrm{tr}(\frac1n\sum_i|x_i|^2x_ix_i^\top M - HMH) \le -(2 - \gamma K)\,\mathrm{tr}(HM)`, and on
 range X' :math:`\mathrm{tr}(HM) \ge \mu\,\mathrm{tr}M`. The implementation under test integrates these fields through

@@ -31,12 +31,12 @@ from sgd_conformance.checks.harness import stats
 from sgd_conformance.checks.harness.claims import ClaimRun, claim
 from sgd_conformance.checks.harness.impl import Runner
 from sgd_conformance.checks.oracles.lsq_sde import evaluate, fixed_data, training_values
+from sgd_conformance.checks.oracles.moment_equations import training_moment_model
 from sgd_conformance.reports.model import Figure, Series
 from sgd_conformance.solvers import minibatch, sde
 from sgd_conformance.solvers._xp import asarray, to_numpy
 from sgd_conformance.solvers.lsq_sde import PopulationSDE, TrainingSDE, online_gradients
 from sgd_conformance.theory import lsq_sde
-from sgd_conformance.theory.moment_equations import training_moment_model
 
 NOISE_BLOCK = 200_000  #: chain-steps of Brownian increments drawn at once (memory stays bounded at any profile)
 
@@ -278,7 +278,7 @@ def kernel_component_is_frozen_and_the_limit_depends_on_the_start(run: ClaimRun)
         stats.Decision(
             what=f"mean over {chains} chains of |theta_T - theta*_0|^2 at T = {horizon:g}", level=level,
             test=f"Markov's inequality P(mean >= E/level) <= level, E the exact Euler–Maruyama mean "
-                 f"(theory.moment_equations): rejects above {exact_mean / level:.3g}; p = E/observed",
+                 f"(checks.oracles.moment_equations): rejects above {exact_mean / level:.3g}; p = E/observed",
             passed=bool(p_markov >= level), statistic=observed, p_value=p_markov, measured=observed,
             predicted=exact_mean),
     )

@@ -12,9 +12,10 @@ the drift is :math:`-H\delta` and
 :math:`T(M) = \frac1n\sum_i(x_i^\top Mx_i)x_ix_i^\top`, :math:`C_0 = \frac1n\sum_ir_i^{*2}x_ix_i^\top`,
 
 quadratic in delta, so :math:`m = E\delta` and :math:`M = E\delta\delta^\top` solve the closed linear ODE
-:math:`\dot m = -Hm`, :math:`\dot M = -HM - MH + \gamma E\Sigma` (:class:`theory.moment_equations.LinearMomentModel`,
-built by :func:`~theory.moment_equations.training_moment_model`), and so do the moments of every degree p
-(:func:`theory.moment_equations.moment_block`): where they are stable the invariant law has them, with mean
+:math:`\dot m = -Hm`, :math:`\dot M = -HM - MH + \gamma E\Sigma`
+(:class:`checks.oracles.moment_equations.LinearMomentModel`,
+built by :func:`~checks.oracles.moment_equations.training_moment_model`), and so do the moments of every degree p
+(:func:`checks.oracles.moment_equations.moment_block`): where they are stable the invariant law has them, with mean
 :math:`\theta_{LS}` and second moment the ODE's fixed point. The exact paths and maps are in
 :mod:`checks.oracles.lsq_sde`.
 
@@ -42,11 +43,11 @@ from sgd_conformance.checks.oracles.lsq_sde import (
     sgd_moment_map,
     symmetriser,
 )
+from sgd_conformance.checks.oracles.moment_equations import moment_abscissae, training_moment_model
 from sgd_conformance.reports.model import Figure, Series
 from sgd_conformance.solvers import sde
 from sgd_conformance.solvers._xp import asarray, to_numpy
 from sgd_conformance.solvers.lsq_sde import TrainingSDE
-from sgd_conformance.theory.moment_equations import moment_abscissae, training_moment_model
 
 NOISE_BLOCK = 200_000  #: chain-steps of Brownian increments drawn at once (memory stays bounded at any profile)
 

@@ -18,7 +18,7 @@ Derivation of the exact oracles (:math:`\delta = \theta - \theta_{LS}`). Because
 (the bracket of ``lsq-sde.second-moment-ode``). On :math:`z = (1, m, \mathrm{vec}M)` this is exactly one
 Euler–Maruyama step of the
 training-loss SDE's moment model with h = gamma and the model's gamma = gamma
-(:meth:`theory.moment_equations.LinearMomentModel.euler_maruyama_map`), a polynomial
+(:meth:`checks.oracles.moment_equations.LinearMomentModel.euler_maruyama_map`), a polynomial
 :math:`P(\gamma) = P_0 + \gamma P_1 + \gamma^2P_2`; the check first proves it by enumerating the n samples.
 
 1. Fixed step. The stationary second moment is the fixed point :math:`M_\infty(\gamma)` of the map. Writing

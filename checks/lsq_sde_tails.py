@@ -21,6 +21,7 @@ from scipy import stats as sps
 from sgd_conformance.checks.harness import profiles, stats
 from sgd_conformance.checks.harness.claims import ClaimRun, claim
 from sgd_conformance.checks.harness.impl import Runner
+from sgd_conformance.checks.oracles import tails as tail_oracle
 from sgd_conformance.checks.oracles.lsq_sde_tails import population_moment_model, sgd_moments_after
 from sgd_conformance.checks.oracles.sde_solutions import scalar_fields
 from sgd_conformance.reports.model import Figure, Series
@@ -114,16 +115,16 @@ def least_squares_sde_has_moments_exactly_below_the_critical_order(run: ClaimRun
     second, fourth = (float(m) for m in limits[:2])
     thorough_se = math.sqrt((fourth - second**2) / thorough_n)
     growth = float(sp.Poly(sp.expand(diffusion_squared / gamma_).subs(SDE_VALUES), x).coeff_monomial(x**2))
-    em_alpha = tails.em_tail_index(float(SDE_VALUES[h_]), growth, float(SDE_VALUES[gamma_]), DT)
-    thorough_hill = tails.student_t_hill_oracle(nu, thorough_n, thorough_n // HILL_SHARE)
+    em_alpha = tail_oracle.em_tail_index(float(SDE_VALUES[h_]), growth, float(SDE_VALUES[gamma_]), DT)
+    thorough_hill = tail_oracle.student_t_hill_oracle(nu, thorough_n, thorough_n // HILL_SHARE)
     thorough_nu_se = nu**2 * thorough_hill.sd  # delta method: d(1/H) = -dH/H^2, H ~ 1/nu
 
     runner = Runner(run.impl, context="nu = 6: the SDE has a stationary law with finite variance")
     final = _simulate_sde(run, runner, scalar_fields(drift, sp.sqrt(diffusion_squared), SDE_VALUES), chains_n)
     level = stats.split(run.budget, 2)
     k = chains_n // HILL_SHARE
-    oracle = tails.student_t_hill_oracle(nu, chains_n, k)
-    hill = tails.hill_estimator(np.abs(final), k)
+    oracle = tail_oracle.student_t_hill_oracle(nu, chains_n, k)
+    hill = tail_oracle.hill_estimator(np.abs(final), k)
     bias = oracle.mean - 1 / nu  # Hill's exact finite-k bias under the null
     z = float(sps.norm.isf(level / 2))
     nu_hat = 1 / (hill - bias)
@@ -226,13 +227,13 @@ def online_sgd_has_the_kesten_tail_not_the_sde_tail(run: ClaimRun) -> None:
     gamma_, h_ = sde_models.gamma, sde_models.h
     step, steps, theta_star = 0.25, 80, 0.5
     values = {gamma_: sp.Rational(1, 4), h_: 1, sde_models.s: 1}
-    roots = {(b, g): tails.sgd_tail_index(g, b) for b, g in CATALOG_SGD_TAIL}
+    roots = {(b, g): tail_oracle.sgd_tail_index(g, b) for b, g in CATALOG_SGD_TAIL}
     sde_roots = {(b, g): tails.sde_tail_index_of_sgd(g, b) for b, g in CATALOG_SDE_TAIL}
-    kesten_residual = [abs(float(tails.sgd_multiplier_moment_mp(a_, g, b)) - 1) for (b, g), a_ in roots.items()]
+    kesten_residual = [abs(float(tail_oracle.sgd_multiplier_moment_mp(a_, g, b)) - 1) for (b, g), a_ in roots.items()]
     boundary = sp.solve(tails.sgd_second_multiplier_moment(1) < 1, gamma_)
     boundary_gamma = {b: 2 * sp.Rational(b, b + 2) for b in (1, 4)}
-    boundary_roots = [tails.sgd_tail_index(float(g), b) for b, g in boundary_gamma.items()]
-    sgd_alpha = tails.sgd_tail_index(step)
+    boundary_roots = [tail_oracle.sgd_tail_index(float(g), b) for b, g in boundary_gamma.items()]
+    sgd_alpha = tail_oracle.sgd_tail_index(step)
     sde_alpha = tails.sde_tail_index_of_sgd(step)
     sgd_map = tails.sgd_even_moment_map(8).subs(values)
     contraction = [sgd_map[i, i] for i in range(1, 5)]
@@ -259,7 +260,7 @@ def online_sgd_has_the_kesten_tail_not_the_sde_tail(run: ClaimRun) -> None:
     with np.errstate(all="ignore"):
         heavy = to_numpy(chains.iterate(heavy_runner.step, gradient, start, heavy_steps))[:, 0] - theta_star
     heavy = np.abs(heavy[np.isfinite(heavy)])
-    heavy_hill = 1 / tails.hill_estimator(heavy, k) if heavy.size > k else float("nan")
+    heavy_hill = 1 / tail_oracle.hill_estimator(heavy, k) if heavy.size > k else float("nan")
     heavy_half = 1.96 * heavy_hill / math.sqrt(k)
 
     gammas = np.array([0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0, 1.2])
@@ -267,14 +268,14 @@ def online_sgd_has_the_kesten_tail_not_the_sde_tail(run: ClaimRun) -> None:
         title="Tail index of 1-D online SGD (Kesten) vs the SDE model, b = 1", xlabel="gamma h", ylabel="tail index",
         xscale="log", yscale="log",
         series=[Series("SGD: E|1 - gamma x^2|^alpha = 1", gammas.tolist(),
-                       [tails.sgd_tail_index(float(g)) for g in gammas], style="line"),
+                       [tail_oracle.sgd_tail_index(float(g)) for g in gammas], style="line"),
                 Series("SDE: 1 + 1/(gamma h)", gammas.tolist(), (1 + 1 / gammas).tolist(), style="dashed"),
                 Series("reference values (b = 1)", [g for b, g in CATALOG_SGD_TAIL if b == 1],
                        [a_ for (b, _), a_ in CATALOG_SGD_TAIL.items() if b == 1]),
                 Series(f"Hill on the implementation's SGD, lr = {heavy_step:g} (95% CI, k = {k})", [heavy_step],
                        [heavy_hill], yerr=[heavy_half])],
         caption=f"At lr = {heavy_step:g}: Hill {heavy_hill:.3f} ± {heavy_half:.3f} (asymptotic), Kesten "
-                f"{tails.sgd_tail_index(heavy_step):.3f}, SDE {1 + 1 / heavy_step:g}. At lr = {step:g}: Kesten "
+                f"{tail_oracle.sgd_tail_index(heavy_step):.3f}, SDE {1 + 1 / heavy_step:g}. At lr = {step:g}: Kesten "
                 f"{sgd_alpha:.3f} > 6 > SDE {sde_alpha:g}."))
     run.figure(Figure(
         title=f"Stationary E delta^2 of online SGD at lr = {step:g}", xlabel="model", ylabel="E delta^2",

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from sgd_conformance.checks.harness import stats
 from sgd_conformance.checks.harness.claims import ClaimRun, claim
 from sgd_conformance.checks.harness.hypothesis_settings import derandomised
+from sgd_conformance.checks.oracles import free_energy as oracle
 from sgd_conformance.reports.model import Figure, Series
 from sgd_conformance.solvers import mean_field_classifier as mfc
 from sgd_conformance.solvers._xp import to_numpy
@@ -33,7 +34,7 @@ FIXED_POINT_TOL = 1e-12
 COMPLEX_STEP = 1e-20    # complex-step derivatives: no cancellation, exact to rounding
 
 
-def _random_density(problem: free_energy.GridProblem, mean: float, log_scale: float, frequency: float,
+def _random_density(problem: oracle.GridProblem, mean: float, log_scale: float, frequency: float,
                     phase: float) -> np.ndarray:
     """Shifted/scaled Gaussian times (1 + 0.5 sin(frequency theta + phase)), normalised on the grid."""
     theta = problem.grid
@@ -79,9 +80,9 @@ def minimiser_is_its_own_proximal_gibbs_law(run: ClaimRun) -> None:
     """KL(q*||p_q*) = 0 at the fixed point; d/dt L(q + t(q1 - q)) = int lambda log(q/p_q)(q1 - q); F convex on the
     segment; q* minimises L over every generated q."""
     examples, seed, cid = run.sizes["examples"], run.seed, run.id
-    problem = free_energy.reference_problem()
+    problem = oracle.reference_problem()
     q_star = problem.minimiser()
-    residual = problem.kl(q_star, free_energy.proximal_gibbs(problem, q_star))
+    residual = problem.kl(q_star, oracle.proximal_gibbs(problem, q_star))
     rows: list[tuple[float, float, float, float, float]] = []
 
     @derandomised(examples)
@@ -99,7 +100,7 @@ def minimiser_is_its_own_proximal_gibbs_law(run: ClaimRun) -> None:
         # complex step linearises q log q only where step |q1 - q| << q: scale it to the smallest ratio
         step = COMPLEX_STEP * float(np.min(q / np.maximum(np.abs(direction), 1e-300)))
         numeric = float(np.imag(problem.free_energy(q + 1j * step * direction))) / step
-        predicted = float(np.sum(problem.weights * free_energy.free_energy_first_variation(problem, q) * direction))
+        predicted = float(np.sum(problem.weights * oracle.free_energy_first_variation(problem, q) * direction))
         s = 0.3
         defect = float(problem.risk(q + s * direction) - ((1 - s) * problem.risk(q) + s * problem.risk(q1)))
         rows.append((numeric, predicted, defect, float(problem.free_energy(q) - problem.free_energy(q_star)),
@@ -153,7 +154,7 @@ def free_energy_gap_is_sandwiched_by_the_two_kl_divergences(run: ClaimRun) -> No
     """upper = lambda KL(q||p_q) >= gap = L(q) - L(q*) >= lower = lambda KL(q||q*) over generated q (quadrature);
     both Gaussian gaps are the stated squares (sympy)."""
     examples, seed, cid = run.sizes["examples"], run.seed, run.id
-    problem = free_energy.reference_problem()
+    problem = oracle.reference_problem()
     q_star = problem.minimiser()
     rows: list[tuple[float, float, float]] = []
 
@@ -163,7 +164,7 @@ def free_energy_gap_is_sandwiched_by_the_two_kl_divergences(run: ClaimRun) -> No
     def sandwich_example(spec: dict[str, Any]) -> None:
         spec = dict(spec)
         spec["mean"] += _seeded_shift(seed, cid, spec.pop("index"))
-        rows.append(free_energy.sandwich(problem, _random_density(problem, **spec), q_star))
+        rows.append(oracle.sandwich(problem, _random_density(problem, **spec), q_star))
 
     sandwich_example()
     table = np.array(rows)
@@ -228,14 +229,14 @@ def proximal_gibbs_lsi_constant_decays_as_exp_minus_2b_over_lambda(run: ClaimRun
     decisions: list[stats.Decision] = []
     gaps, bounds, seed_forms, gaussian, exact_gaussian = [], [], [], [], []
     for lam in LSI_LAMBDAS:
-        gap = free_energy.spectral_gap(free_energy.perturbed_gibbs_potential(fine, lam, LSI_REG, LSI_B), fine)
-        error = abs(gap - free_energy.spectral_gap(free_energy.perturbed_gibbs_potential(coarse, lam, LSI_REG, LSI_B),
+        gap = oracle.spectral_gap(oracle.perturbed_gibbs_potential(fine, lam, LSI_REG, LSI_B), fine)
+        error = abs(gap - oracle.spectral_gap(oracle.perturbed_gibbs_potential(coarse, lam, LSI_REG, LSI_B),
                                                    coarse))
-        bound = free_energy.holley_stroock_bound(lam, LSI_REG, LSI_B)
+        bound = oracle.holley_stroock_bound(lam, LSI_REG, LSI_B)
         gaps.append(gap)
         bounds.append(bound)
-        seed_forms.append(free_energy.seed_lsi_form(lam, LSI_REG, LSI_B))
-        gaussian.append(free_energy.spectral_gap(free_energy.perturbed_gibbs_potential(fine, lam, LSI_REG, 0.0), fine))
+        seed_forms.append(oracle.seed_lsi_form(lam, LSI_REG, LSI_B))
+        gaussian.append(oracle.spectral_gap(oracle.perturbed_gibbs_potential(fine, lam, LSI_REG, 0.0), fine))
         exact_gaussian.append(2 * LSI_REG / lam)
         decisions.append(stats.at_least(f"spectral gap - discretisation error at lambda = {lam} vs (2 lambda'/lambda) "
                                         "exp(-2B/lambda)", gap - error, bound,

@@ -27,7 +27,7 @@ BATCHES = (1, 4, 10)
            "(Cochran, Sampling Techniques, 1977), derived here by enumeration.",
     seed_wording="The lecture's Gaussian form (eta/sqrt b) Sigma^(1/2) xi matches the first two moments of sampling "
                  "with replacement only; without replacement the covariance carries the factor (N - b)/(N - 1).",
-    # minibatch draws per (b, sampling); SE of a covariance entry ~ 1% of Sigma at quick
+    # minibatch draws per (b, sampling)
     sizes={"quick": {"draws": 20000},
            "standard": {"draws": 80000},
            "thorough": {"draws": 320000}},

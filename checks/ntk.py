@@ -133,7 +133,7 @@ def ntk_jacobian_is_sigma_over_sqrt_n_with_a_width_free_law(run: ClaimRun) -> No
     source="Ruthotto, 'Modern Theory of Stochastic Gradient Descent' (lecture slides) ('K = JJ' ... deterministic "
            "(spd!) limit by LLN'); Jacot, Gabriel & Hongler, NeurIPS 2018; Cho & Saul, NeurIPS 2009 (arc-cosine "
            "kernels); Du, Zhai, Poczos & Singh, ICLR 2019 (lambda_0 > 0).",
-    # networks per width: mean SE ~ 0.57/sqrt(n networks); slope SE ~ 0.02 at quick (300 networks)
+    # networks per width
     sizes={"quick": {"networks": 300},
            "standard": {"networks": 1200},
            "thorough": {"networks": 4000}},

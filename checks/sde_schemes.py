@@ -187,7 +187,6 @@ def scheme_converges_strongly_with_order_one_half(run: ClaimRun) -> None:
     seed_wording="'Reminder (Feynman–Kac): dx = -g dt + sqrt(2D) dW => d_t p = div[g p + D grad p]'. The equation is "
                  "the Fokker–Planck (forward Kolmogorov) equation, and this form is right only for constant D; "
                  "for state-dependent D it is div[g p + div(D p)].",
-    # bounded-f CLT: the Stratonovich law (nu = 5, wider) sits 7 SE away at quick; KS adds the shape
     sizes={"quick": {"chains": 4000},
            "standard": {"chains": 16000},
            "thorough": {"chains": 64000}},

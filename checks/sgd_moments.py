@@ -44,7 +44,7 @@ from sgd_conformance.theory import minibatch as minibatch_theory
                "minimum, so the step size matters).",
     source="Ruthotto, 'Modern Theory of Stochastic Gradient Descent' (lecture slides) ('E[theta_SGF(t)] = "
            "theta_GF(t)'); Ali, Dobriban & Tibshirani, ICML 2020.",
-    # chains whose mean is compared with GD: SE ~ 0.002 per coordinate at quick, lr x 1.1 moves the mean ~0.05
+    # chains whose mean is compared with GD
     sizes={"quick": {"chains": 4000},
            "standard": {"chains": 16000},
            "thorough": {"chains": 64000}},
@@ -162,8 +162,6 @@ def sgd_stationary_variance_is_not_a_function_of_eta_over_b(run: ClaimRun) -> No
     seed_wording="The lecture presents p ∝ exp(-2L/eps), eps = eta/b, as the stationary law of SGD. For least squares "
                  "that law is 10x too wide in the flat direction: SGD's gradient noise is anisotropic and state-"
                  "dependent.",
-    # 4 coordinates per chain: relative SE of a variance sqrt(2 / (4 chains)) = 0.5% at quick vs a 5.6% effect
-    # SE of E[delta_2^2] ~ 0.6% at quick: the Gibbs shape is 10x off, lr x 1.1 moves M by ~10%
     sizes={"quick": {"chains": 10000},
            "standard": {"chains": 40000},
            "thorough": {"chains": 160000}},

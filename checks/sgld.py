@@ -57,7 +57,7 @@ def quadratic_cases(draw: st.DrawFn) -> dict[str, Any]:
     source="Ruthotto, 'Modern Theory of Stochastic Gradient Descent' (lecture slides) (Langevin -> Gibbs); Welling & "
            "Teh, ICML 2011 (SGLD); the exact AR(1) law of the unadjusted Langevin chain on a quadratic (Sigma = T H^-1 "
            "(I - eta H/2)^-1) is derived here (cf. Roberts & Tweedie, Bernoulli 1996).",
-    # chains per hypothesis example; quick separates the noise-scale bug x1/sqrt(2) by > 25 standard errors
+    # chains per hypothesis example
     sizes={"quick": {"chains": 4000, "examples": 4, "steps": 60},
            "standard": {"chains": 20000, "examples": 10, "steps": 60},
            "thorough": {"chains": 100000, "examples": 25, "steps": 60}},

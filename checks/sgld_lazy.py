@@ -27,6 +27,7 @@ import sympy as sp
 
 from sgd_conformance.checks.harness import stats
 from sgd_conformance.checks.harness.claims import ClaimRun, claim
+from sgd_conformance.checks.oracles import linearised_training
 from sgd_conformance.checks.oracles.lazy import ETA, problem, sympy_gradients
 from sgd_conformance.reports.model import Figure, Series
 from sgd_conformance.solvers import two_layer
@@ -201,14 +202,14 @@ def infinite_width_gram_is_positive_definite_and_the_finite_width_gram_reaches_i
     that P(lambda_min(H(0)) >= 3/4 lambda_0) does not fall from one width to the next."""
     networks = run.sizes["networks"]
     x = du_inputs()
-    gram = lazy_training.du_gram(x)
+    gram = linearised_training.du_gram(x)
     lam = float(np.linalg.eigvalsh(gram)[0])
     repeated = x.copy()
     repeated[-1] = x[0]
     opposite = x.copy()
     opposite[-1] = -x[0]
-    lam_repeated = float(np.linalg.eigvalsh(lazy_training.du_gram(repeated))[0])
-    lam_opposite = float(np.linalg.eigvalsh(lazy_training.du_gram(opposite))[0])
+    lam_repeated = float(np.linalg.eigvalsh(linearised_training.du_gram(repeated))[0])
+    lam_opposite = float(np.linalg.eigvalsh(linearised_training.du_gram(opposite))[0])
     rows, cols = np.triu_indices(DU_INPUTS)
     level = stats.split(run.budget, 2)
     means, ses, fractions = [], [], []

@@ -26,6 +26,7 @@ from sgd_conformance.checks.harness import stats
 from sgd_conformance.checks.harness.assertions import listed
 from sgd_conformance.checks.harness.claims import ClaimRun, claim
 from sgd_conformance.checks.harness.impl import Runner
+from sgd_conformance.checks.oracles import linearised_training
 from sgd_conformance.checks.oracles.lazy import ETA, function_space_generator, lazy_moments, problem
 from sgd_conformance.reports.model import Figure, Series
 from sgd_conformance.solvers._xp import to_numpy
@@ -85,9 +86,9 @@ def lazy_sgld_loss_decays_exponentially_at_an_alpha_free_rate(run: ClaimRun) -> 
     p = problem()
     chains, dt = sizes["chains"], sizes["dt"]
     network_chains = NETWORK_CHAINS
-    exact_model = lazy_training.lazy_moment_model(p.kernel0, ETA)
+    exact_model = linearised_training.lazy_moment_model(p.kernel0, ETA)
     generators = [function_space_generator(p.model(a, linearised=True)) for a in (1.0, 32.0, 1024.0)]
-    rate, bound = exact_model.second_moment_decay_rate(), lazy_training.rate_bound(p.kernel0, ETA)
+    rate, bound = exact_model.second_moment_decay_rate(), linearised_training.rate_bound(p.kernel0, ETA)
     derived = stats.agreement("sympy: the second-moment ODE of the lazy limit equals the stated M-ODE (n = 4)",
                               lazy_training.moment_ode_matches_closed_form(4) and
                               lazy_training.trace_derivative_identity(4), True, test="Itô on e e', E e_i e_j = M_ij")
@@ -124,7 +125,7 @@ def lazy_sgld_loss_decays_exponentially_at_an_alpha_free_rate(run: ClaimRun) -> 
     level = stats.split(run.budget, 3)
     lin, net = squared[0], squared[2]
     fit = stats.log_mean_fit(-LOSS_TIMES, lin)
-    _, exact_sd = lazy_training.lazy_quadratic_moments(p.kernel0, ETA, -p.targets, np.eye(p.kernel0.shape[0]),
+    _, exact_sd = linearised_training.lazy_quadratic_moments(p.kernel0, ETA, -p.targets, np.eye(p.kernel0.shape[0]),
                                                        LOSS_TIMES)
     start = float(p.targets @ p.targets)
     ceiling = start * math.exp(-bound * LOSS_TIMES[-1])

@@ -29,12 +29,12 @@ from sgd_conformance.checks.harness import stats
 from sgd_conformance.checks.harness.assertions import listed
 from sgd_conformance.checks.harness.claims import ClaimRun, claim
 from sgd_conformance.checks.harness.impl import Runner
+from sgd_conformance.checks.oracles import linearised_training
 from sgd_conformance.checks.oracles.lazy import ETA, problem
 from sgd_conformance.reports.model import Figure, Series
 from sgd_conformance.solvers._xp import asarray, to_numpy
 from sgd_conformance.solvers.lazy_sgld import Stack, simulate
 from sgd_conformance.solvers.rng import generator
-from sgd_conformance.theory import lazy_training
 
 NEAR_INIT = "sgld-lazy.stay-near-init"
 EIGENVALUE = "sgld-lazy.ntk-eigenvalue"
@@ -146,7 +146,7 @@ def lazy_sgld_parameters_stay_within_order_one_over_alpha_of_initialisation(run:
              stream=lambda first: generator(run.seed, run.id + "/law", "dW", first), xp=xp, observe=keep)
     limit = lin.jacobian0.T @ np.linalg.solve(p.kernel0, p.targets)  # v_inf, the interpolating deviation
     squared = np.column_stack([np.sum((LAW_ALPHA * (saved[k] - lin.omega0) - limit) ** 2, axis=1) for k in steps])
-    exact, exact_sd = lazy_training.lazy_quadratic_moments(p.kernel0, ETA, -p.targets, np.linalg.inv(p.kernel0),
+    exact, exact_sd = linearised_training.lazy_quadratic_moments(p.kernel0, ETA, -p.targets, np.linalg.inv(p.kernel0),
                                                            LAW_TIMES)
     law = stats.z_test("E|a (omega_t - omega_0) - v_inf|^2 = E e_t'K_0^-1 e_t of the linearised net vs the exact "
                        "lazy-limit moment", squared.mean(axis=0), exact_sd / math.sqrt(chains), exact, level,

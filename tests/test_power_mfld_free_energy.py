@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 import sgd_conformance.checks.mfld_free_energy  # noqa: F401  (shared with the in-process runs)
+from sgd_conformance.checks.oracles import free_energy as free_energy_oracle
 from sgd_conformance.solvers import mean_field_classifier
-from sgd_conformance.theory import free_energy
 from tests.power import assert_caught, run_check
 
 FIXED_POINT = "mfld.proximal-gibbs-fixed-point"
@@ -22,14 +22,14 @@ FIRST_VARIATION = "mfld.first-variation-formula"
 CHECKS = (FIXED_POINT, SANDWICH, LSI, FIRST_VARIATION)
 
 
-def gibbs_with_plus_sign(problem: free_energy.GridProblem, q: np.ndarray) -> np.ndarray:
+def gibbs_with_plus_sign(problem: free_energy_oracle.GridProblem, q: np.ndarray) -> np.ndarray:
     """Mutant: p_q ∝ exp(+dF/dq / lambda)."""
     potential = -problem.first_variation(q) / problem.lam
     return problem.normalise(np.exp(-(potential - potential.min())))
 
 
-_KL = free_energy.kl
-_NEGENTROPY = free_energy.negentropy
+_KL = free_energy_oracle.kl
+_NEGENTROPY = free_energy_oracle.negentropy
 _COEFFICIENTS = mean_field_classifier.sample_coefficients
 
 
@@ -54,10 +54,10 @@ def coefficients_loss_for_derivative(f: Any, y: Any) -> Any:
 
 
 MUTANTS: list[tuple[str, object, str, Callable[..., Any], str]] = [
-    (FIXED_POINT, free_energy, "proximal_gibbs", gibbs_with_plus_sign, "log(q/p_q)"),
-    (SANDWICH, free_energy, "kl", kl_swapped, "KL"),
-    (SANDWICH, free_energy, "negentropy", entropy_sign, "L(q*)"),
-    (LSI, free_energy, "holley_stroock_bound", free_energy.seed_lsi_form, "exp(-2B/lambda)"),
+    (FIXED_POINT, free_energy_oracle, "proximal_gibbs", gibbs_with_plus_sign, "log(q/p_q)"),
+    (SANDWICH, free_energy_oracle, "kl", kl_swapped, "KL"),
+    (SANDWICH, free_energy_oracle, "negentropy", entropy_sign, "L(q*)"),
+    (LSI, free_energy_oracle, "holley_stroock_bound", free_energy_oracle.seed_lsi_form, "exp(-2B/lambda)"),
     (FIRST_VARIATION, mean_field_classifier, "sample_coefficients", coefficients_missing_y, "dL/dmu"),
     (FIRST_VARIATION, mean_field_classifier, "sample_coefficients", coefficients_loss_for_derivative, "dL/dmu"),
 ]

@@ -27,7 +27,7 @@ import sgd_conformance.checks.sgld_lazy_loss as loss
 import sgd_conformance.checks.sgld_lazy_near_init as near_init
 from sgd_conformance.checks.harness import profiles, stats
 from sgd_conformance.checks.harness.impl import Guard, Runner, reference
-from sgd_conformance.checks.oracles import lazy
+from sgd_conformance.checks.oracles import lazy, linearised_training
 from sgd_conformance.solvers import lazy_sgld, two_layer
 from sgd_conformance.solvers.rng import generator
 from sgd_conformance.theory import lazy_training
@@ -126,12 +126,12 @@ def test_lazy_check_catches_model_mutant(monkeypatch: pytest.MonkeyPatch, check:
 def quadratic_form_moments(weight: np.ndarray, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Exact mean and sd of e_t' W e_t for the check problem's lazy limit from e_0 = -y."""
     p = lazy.problem()
-    return lazy_training.lazy_quadratic_moments(p.kernel0, lazy.ETA, -p.targets, weight, times)
+    return linearised_training.lazy_quadratic_moments(p.kernel0, lazy.ETA, -p.targets, weight, times)
 
 
 def em_quadratic_form(weight: np.ndarray, times: np.ndarray, dt: float) -> np.ndarray:
     p = lazy.problem()
-    model = lazy_training.lazy_moment_model(p.kernel0, lazy.ETA)
+    model = linearised_training.lazy_moment_model(p.kernel0, lazy.ETA)
     y = p.targets
     return np.array([float(np.einsum("ij,ij", weight, model.euler_maruyama_moments(int(round(t / dt)), dt, -y,
                                                                                   np.outer(y, y))[1]))
@@ -141,8 +141,9 @@ def em_quadratic_form(weight: np.ndarray, times: np.ndarray, dt: float) -> np.nd
 def test_the_tensor_generator_reproduces_the_lazy_moment_model() -> None:
     p = lazy.problem()
     n = p.kernel0.shape[0]
-    ours = lazy_training.tensor_generator(p.kernel0 / n, lazy_training.noise_matrices(p.kernel0, lazy.ETA), 2)
-    theirs = lazy_training.lazy_moment_model(p.kernel0, lazy.ETA).generator()[1 + n:, 1 + n:]
+    noise = linearised_training.noise_matrices(p.kernel0, lazy.ETA)
+    ours = linearised_training.tensor_generator(p.kernel0 / n, noise, 2)
+    theirs = linearised_training.lazy_moment_model(p.kernel0, lazy.ETA).generator()[1 + n:, 1 + n:]
     symmetric = np.random.default_rng(0).standard_normal((n, n))
     symmetric = (symmetric + symmetric.T).reshape(-1)
     np.testing.assert_allclose(ours @ symmetric, theirs @ symmetric, atol=1e-12)
@@ -165,7 +166,8 @@ def test_compared_quadratic_forms_have_a_finite_fourth_moment_and_moderate_sprea
     """p_crit > 4: the order-4 moment generator is stable; relative sd < 0.5 at every compared time (CLT)."""
     p = lazy.problem()
     n = p.kernel0.shape[0]
-    generator4 = lazy_training.tensor_generator(p.kernel0 / n, lazy_training.noise_matrices(p.kernel0, lazy.ETA), 4)
+    noise = linearised_training.noise_matrices(p.kernel0, lazy.ETA)
+    generator4 = linearised_training.tensor_generator(p.kernel0 / n, noise, 4)
     assert np.linalg.eigvals(generator4).real.max() < 0
     for weight, times in ((np.linalg.inv(p.kernel0), near_init.LAW_TIMES), (np.eye(n), loss.LOSS_TIMES)):
         mean, sd = quadratic_form_moments(weight, times)
@@ -180,7 +182,7 @@ def test_problem_constants_are_those_the_hypotheses_quote() -> None:
     def conditioning(draw: int) -> float:
         half = two_layer.init(generator(draw, "sgld-lazy", "problem"), n=lazy.HALF_WIDTH, d=2, a_law="rademacher")
         kernel = lazy_sgld.LazySGLD(lazy_sgld.antisymmetric_init(half), p.inputs, p.targets, lazy.ETA, 1.0).kernel0
-        lam, kap = lazy_training.kernel_constants(kernel)
+        lam, kap = linearised_training.kernel_constants(kernel)
         return 2 * lam / kap
 
     assert max(range(20), key=conditioning) == lazy.NETWORK_DRAW

@@ -1,4 +1,5 @@
-"""theory.free_energy and solvers.mean_field_classifier against special cases and independent derivations."""
+"""theory.free_energy, checks.oracles.free_energy and solvers.mean_field_classifier against special cases and
+independent derivations."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
+from sgd_conformance.checks.oracles import free_energy as free_energy_oracle
 from sgd_conformance.solvers import mean_field_classifier as mfc
 from sgd_conformance.theory import free_energy
 
@@ -21,16 +23,16 @@ def test_gaussian_minimiser_is_its_own_proximal_gibbs_law() -> None:
 
 
 def test_grid_minimiser_converges_and_beats_the_uninteracting_gibbs_law() -> None:
-    problem = free_energy.reference_problem()
+    problem = free_energy_oracle.reference_problem()
     q_star = problem.minimiser()
-    assert abs(problem.kl(q_star, free_energy.proximal_gibbs(problem, q_star))) < 1e-14
+    assert abs(problem.kl(q_star, free_energy_oracle.proximal_gibbs(problem, q_star))) < 1e-14
     start = problem.normalise(np.exp(-problem.lam_reg * problem.grid**2 / problem.lam))
     assert problem.free_energy(q_star) < problem.free_energy(start)
     assert np.sum(problem.weights * q_star) == pytest.approx(1.0, abs=1e-14)
 
 
 def test_grid_first_variation_matches_central_differences_of_f() -> None:
-    problem = free_energy.reference_problem()
+    problem = free_energy_oracle.reference_problem()
     q = problem.normalise(np.exp(-(problem.grid - 0.5) ** 2))
     q1 = problem.normalise(np.exp(-(problem.grid + 0.5) ** 2 / 2))
     step = 1e-6
@@ -42,13 +44,14 @@ def test_grid_first_variation_matches_central_differences_of_f() -> None:
 @pytest.mark.parametrize("lam", [1.0, 0.5, 0.25])
 def test_spectral_gap_of_a_gaussian_is_its_inverse_variance(lam: float) -> None:
     grid = np.linspace(-10, 10, 2000)
-    gap = free_energy.spectral_gap(free_energy.perturbed_gibbs_potential(grid, lam, 0.5, 0.0), grid)
+    gap = free_energy_oracle.spectral_gap(free_energy_oracle.perturbed_gibbs_potential(grid, lam, 0.5, 0.0), grid)
     assert gap == pytest.approx(1 / lam, rel=1e-4)
 
 
 def test_lsi_bound_and_seed_form_are_reciprocal_in_the_exponent() -> None:
-    assert free_energy.holley_stroock_bound(0.5, 0.5, 0.0) == free_energy.seed_lsi_form(0.5, 0.5, 0.0) == 2.0
-    assert free_energy.holley_stroock_bound(0.5, 0.5, 0.5) < 2.0 < free_energy.seed_lsi_form(0.5, 0.5, 0.5)
+    bound, seed_form = free_energy_oracle.holley_stroock_bound, free_energy_oracle.seed_lsi_form
+    assert bound(0.5, 0.5, 0.0) == seed_form(0.5, 0.5, 0.0) == 2.0
+    assert bound(0.5, 0.5, 0.5) < 2.0 < seed_form(0.5, 0.5, 0.5)
 
 
 def test_feature_gradient_matches_central_differences() -> None:

@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 import sympy as sp
 
+from sgd_conformance.checks.oracles import linearised_training
+from sgd_conformance.checks.oracles.moment_equations import LinearMomentModel, QuadraticCovariance
 from sgd_conformance.solvers import sde, two_layer
 from sgd_conformance.solvers.lazy_sgld import LazySGLD, Stack, antisymmetric_init
 from sgd_conformance.theory import lazy_training, ntk
-from sgd_conformance.theory.moment_equations import LinearMomentModel, QuadraticCovariance
 
 # --- symbolic model ----------------------------------------------------------------------------------------------
 
@@ -67,7 +68,7 @@ def test_du_gram_is_the_mean_of_the_indicator_feature_products() -> None:
     w = rng.standard_normal((200_000, 3))
     active = (w @ x.T > 0).astype(float)
     empirical = (x @ x.T) * (active.T @ active) / w.shape[0]
-    np.testing.assert_allclose(empirical, lazy_training.du_gram(x), atol=5e-3)
+    np.testing.assert_allclose(empirical, linearised_training.du_gram(x), atol=5e-3)
 
 
 # --- numeric lazy-limit model --------------------------------------------------------------------------------------
@@ -79,11 +80,11 @@ def _spd(n: int, seed: int) -> np.ndarray:
 
 
 def test_lazy_moment_model_has_the_derived_generator() -> None:
-    """dM/dt of :func:`lazy_training.lazy_moment_model` equals the symbolic M-ODE at a random K and M."""
+    """dM/dt of :func:`linearised_training.lazy_moment_model` equals the symbolic M-ODE at a random K and M."""
     n, eta = 3, 0.2
     kernel = _spd(n, 0)
     second = _spd(n, 1)
-    model = lazy_training.lazy_moment_model(kernel, eta)
+    model = linearised_training.lazy_moment_model(kernel, eta)
     z = np.concatenate([[0.0], np.zeros(n), second.reshape(-1)])
     flow = (model.generator() @ z)[1 + n:].reshape(n, n)
     _, closed, k_sym, m_sym = lazy_training.lazy_moment_ode(n)
@@ -96,12 +97,12 @@ def test_lazy_moment_model_has_the_derived_generator() -> None:
 def test_exact_rate_is_at_least_the_bound_below_the_step_condition(seed: int) -> None:
     n = 3 + seed % 3
     kernel = _spd(n, 10 + seed)
-    lam, kap = lazy_training.kernel_constants(kernel)
+    lam, kap = linearised_training.kernel_constants(kernel)
     for fraction in (0.1, 0.5, 0.9):
         eta = fraction * 2 * lam / kap
-        model = lazy_training.lazy_moment_model(kernel, eta)
-        assert model.second_moment_decay_rate() >= lazy_training.rate_bound(kernel, eta) - 1e-12
-        assert lazy_training.rate_bound(kernel, eta) == pytest.approx((2 * lam - eta * kap) / n)
+        model = linearised_training.lazy_moment_model(kernel, eta)
+        assert model.second_moment_decay_rate() >= linearised_training.rate_bound(kernel, eta) - 1e-12
+        assert linearised_training.rate_bound(kernel, eta) == pytest.approx((2 * lam - eta * kap) / n)
 
 
 def test_lazy_deviation_second_moment_is_that_of_j_transpose_k_inverse_e_plus_y() -> None:
@@ -110,7 +111,7 @@ def test_lazy_deviation_second_moment_is_that_of_j_transpose_k_inverse_e_plus_y(
     kernel, y = jac @ jac.T, rng.standard_normal(3)
     e = rng.standard_normal((5000, 3)) * 0.3 + 0.1
     v = (np.linalg.solve(kernel, (e + y).T)).T @ jac
-    predicted = lazy_training.lazy_deviation_second_moment(kernel, y, e.mean(axis=0), e.T @ e / e.shape[0])
+    predicted = linearised_training.lazy_deviation_second_moment(kernel, y, e.mean(axis=0), e.T @ e / e.shape[0])
     assert float(np.mean(np.sum(v**2, axis=1))) == pytest.approx(predicted, rel=1e-10)
 
 
@@ -204,7 +205,7 @@ def test_kernel_of_the_solver_is_the_two_layer_ntk_and_the_lazy_function_space_m
     init, x, y = _problem(6)
     model = LazySGLD(init, x, y, 0.3, 1.0)
     np.testing.assert_allclose(model.kernel0, two_layer.ntk_gram(init, x, activation_name="tanh"), atol=1e-13)
-    exact = lazy_training.lazy_moment_model(model.kernel0, 0.3)
+    exact = linearised_training.lazy_moment_model(model.kernel0, 0.3)
     assert isinstance(exact, LinearMomentModel) and isinstance(exact.covariance, QuadraticCovariance)
 
 

@@ -5,10 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sgd_conformance.solvers import sde
-from sgd_conformance.solvers.lsq_sde import PopulationSDE, TrainingSDE, online_gradients
-from sgd_conformance.theory import lsq_sde, numeric
-from sgd_conformance.theory.moment_equations import (
+from sgd_conformance.checks.oracles.moment_equations import (
     LinearMomentModel,
     QuadraticCovariance,
     moment_abscissae,
@@ -16,6 +13,9 @@ from sgd_conformance.theory.moment_equations import (
     symmetric_basis,
     training_moment_model,
 )
+from sgd_conformance.solvers import sde
+from sgd_conformance.solvers.lsq_sde import PopulationSDE, TrainingSDE, online_gradients
+from sgd_conformance.theory import lsq_sde, numeric
 
 
 @pytest.mark.parametrize(("n", "d"), [(2, 1), (3, 2), (4, 3)])

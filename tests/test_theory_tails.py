@@ -1,5 +1,6 @@
-"""Proofs for theory.tails: critical moments, even-moment equations, Kesten tail indices and the exact Hill oracle,
-each against an independent computation (numeric densities, scipy/mpmath quadrature, Monte Carlo, Pareto laws)."""
+"""Proofs for theory.tails and checks.oracles.tails: critical moments, even-moment equations, Kesten tail indices and
+the exact Hill oracle, each against an independent computation (numeric densities, scipy/mpmath quadrature, Monte
+Carlo, Pareto laws)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import sympy as sp
 from scipy import integrate, special
 from scipy import stats as sps
 
+from sgd_conformance.checks.oracles import tails as tails_oracle
 from sgd_conformance.theory import fokker_planck, sde_models, sgd_moments, tails
 from sgd_conformance.theory.symbols import t, x
 
@@ -86,7 +88,7 @@ def test_gaussian_absolute_moment_and_the_euler_maruyama_tail_index() -> None:
         numeric = integrate.quad(f, -np.inf, -mean / sd)[0] + integrate.quad(f, -mean / sd, np.inf)[0]
         assert float(tails.gaussian_absolute_moment(mean, sd, power)) == pytest.approx(numeric, rel=1e-9)
     # alpha_EM(dt) -> 1 + 2h/(gamma v) = 6 linearly in dt
-    shifts = np.array([tails.em_tail_index(1.0, 2.0, 0.2, dt) - 6 for dt in (4e-3, 2e-3, 1e-3)])
+    shifts = np.array([tails_oracle.em_tail_index(1.0, 2.0, 0.2, dt) - 6 for dt in (4e-3, 2e-3, 1e-3)])
     assert np.all(shifts > 0) and shifts[1] / shifts[0] == pytest.approx(0.5, rel=0.01)
     assert shifts[2] / shifts[1] == pytest.approx(0.5, rel=0.01)
 
@@ -97,24 +99,24 @@ CATALOG = {(1, 0.5): 2.904, (1, 0.3): 5.306, (1, 0.2): 8.303, (1, 0.1): 17.29, (
 
 def test_kesten_roots_match_the_catalog_and_an_mpmath_quadrature() -> None:
     for (batch, step), expected in CATALOG.items():
-        root = tails.sgd_tail_index(step, batch)
+        root = tails_oracle.sgd_tail_index(step, batch)
         assert root == pytest.approx(expected, rel=1e-3)
-        assert float(tails.sgd_multiplier_moment_mp(root, step, batch)) == pytest.approx(1.0, abs=1e-10)
-        assert tails.sgd_multiplier_moment(root, step, batch) == pytest.approx(1.0, abs=1e-10)
+        assert float(tails_oracle.sgd_multiplier_moment_mp(root, step, batch)) == pytest.approx(1.0, abs=1e-10)
+        assert tails_oracle.sgd_multiplier_moment(root, step, batch) == pytest.approx(1.0, abs=1e-10)
     # only gamma h matters
-    assert tails.sgd_tail_index(0.25, 1, 2.0) == pytest.approx(tails.sgd_tail_index(0.5), rel=1e-10)
+    assert tails_oracle.sgd_tail_index(0.25, 1, 2.0) == pytest.approx(tails_oracle.sgd_tail_index(0.5), rel=1e-10)
     with pytest.raises(ValueError, match="no stationary law"):
-        tails.sgd_tail_index(3.0)
+        tails_oracle.sgd_tail_index(3.0)
 
 
 def test_second_multiplier_moment_and_its_boundary() -> None:
     for batch in (1, 2, 4):
         expr = tails.sgd_second_multiplier_moment(batch)
-        numeric = tails.sgd_multiplier_moment(2.0, 0.3, batch)
+        numeric = tails_oracle.sgd_multiplier_moment(2.0, 0.3, batch)
         assert float(expr.subs({gamma: 0.3, h: 1})) == pytest.approx(numeric, rel=1e-10)
         boundary = sp.Rational(2 * batch, batch + 2)
         assert sp.simplify(expr.subs({gamma: boundary, h: 1}) - 1) == 0
-        assert tails.sgd_tail_index(float(boundary), batch) == pytest.approx(2.0, rel=1e-9)
+        assert tails_oracle.sgd_tail_index(float(boundary), batch) == pytest.approx(2.0, rel=1e-9)
 
 
 def test_sgd_even_moment_map_against_gauss_hermite_and_the_isserlis_recursion() -> None:
@@ -139,15 +141,15 @@ def test_sgd_even_moment_map_against_gauss_hermite_and_the_isserlis_recursion() 
 
 def test_hill_estimator_by_hand() -> None:
     sample = np.array([1.0, 2.0, 4.0, 8.0, 16.0])
-    assert tails.hill_estimator(sample, 2) == pytest.approx((math.log(16) + math.log(8)) / 2 - math.log(4))
+    assert tails_oracle.hill_estimator(sample, 2) == pytest.approx((math.log(16) + math.log(8)) / 2 - math.log(4))
 
 
 def test_hill_oracle_is_exact_for_a_pareto_law() -> None:
     """Pareto(alpha): given the threshold, log-excesses are Exp(alpha): E H = 1/alpha, Var H = 1/(k alpha^2),
     skewness 2/sqrt(k), whatever n."""
     alpha, n, k = 2.5, 5000, 200
-    oracle = tails.hill_oracle(lambda q: -alpha * np.log(q), lambda r: r ** (-1 / alpha),
-                               lambda q: np.full_like(q, alpha), n, k)
+    oracle = tails_oracle.hill_oracle(lambda q: -alpha * np.log(q), lambda r: r ** (-1 / alpha),
+                                      lambda q: np.full_like(q, alpha), n, k)
     assert oracle.mean == pytest.approx(1 / alpha, rel=1e-12)
     assert oracle.sd == pytest.approx(1 / (alpha * math.sqrt(k)), rel=1e-10)
     assert oracle.skewness == pytest.approx(2 / math.sqrt(k), rel=1e-8)
@@ -174,7 +176,7 @@ def _hill_moments_by_scalar_quadrature(nu: float, n: int, k: int) -> tuple[float
 
 
 def test_student_t_hill_oracle_agrees_with_scalar_quadrature() -> None:
-    oracle = tails.student_t_hill_oracle(6.0, 20000, 2000)
+    oracle = tails_oracle.student_t_hill_oracle(6.0, 20000, 2000)
     mean, variance = _hill_moments_by_scalar_quadrature(6.0, 20000, 2000)
     assert oracle.mean == pytest.approx(mean, rel=1e-6)
     assert oracle.sd**2 == pytest.approx(variance, rel=1e-3)
@@ -187,7 +189,7 @@ def test_student_t_hill_oracle_agrees_with_monte_carlo() -> None:
     rng = np.random.default_rng(20240607)
     draws = np.sort(np.abs(rng.standard_t(6.0, size=(reps, n))), axis=1)[:, -(k + 1):]
     hills = np.mean(np.log(draws[:, 1:]), axis=1) - np.log(draws[:, 0])
-    oracle = tails.student_t_hill_oracle(6.0, n, k)
+    oracle = tails_oracle.student_t_hill_oracle(6.0, n, k)
     assert abs(hills.mean() - oracle.mean) < 4 * oracle.sd / math.sqrt(reps)
     ratio = hills.var(ddof=1) / oracle.sd**2
     assert sps.chi2.ppf(1e-4, reps - 1) / (reps - 1) < ratio < sps.chi2.isf(1e-4, reps - 1) / (reps - 1)
@@ -196,4 +198,4 @@ def test_student_t_hill_oracle_agrees_with_monte_carlo() -> None:
 
 def test_hill_oracle_refuses_a_threshold_in_the_bulk() -> None:
     with pytest.raises(ValueError, match="bulk"):
-        tails.student_t_hill_oracle(6.0, 1000, 900)
+        tails_oracle.student_t_hill_oracle(6.0, 1000, 900)

@@ -1,4 +1,4 @@
-r"""Heavy tails of the least-squares SDE and of online SGD: critical moments, moment equations, tail indices, Hill.
+r"""Heavy tails of the least-squares SDE and of online SGD: critical moments, moment equations, tail indices.
 
 **The SDE (seed 001).** For the scalar Itô SDE :math:`d\delta = -h\delta\,dt + \sqrt{\gamma(v\delta^2 + 2w\delta +
 c)}\,dB` (positive diffusion) the zero-flux invariant density :math:`p \propto \sigma^{-2}\exp\int 2b/\sigma^2`
@@ -19,28 +19,19 @@ citing the paper's Prop 4.9), and :math:`m_q(t)` converges iff :math:`\lambda_2,
 **Discrete SGD (Gürbüzbalaban, Şimşekli & Zhu 2021).** Online SGD in 1-D is the random affine recursion
 :math:`\delta' = A\delta + B`, :math:`A = 1 - (\gamma/b)\sum_{j\le b} x_j^2`; by Kesten–Goldie (Goldie 1991, Thm 4.1)
 its stationary tail is :math:`P(|\delta| > x) \sim Cx^{-\alpha}` with :math:`E|A|^\alpha = 1`
-(:func:`sgd_tail_index`), not the SDE's :math:`1 + b/(\gamma h)`. The Euler–Maruyama chain of the SDE is such a
-recursion too (:func:`em_tail_index`): its tail index tends to :math:`\alpha(\gamma)` as dt -> 0.
-
-**Hill.** :func:`hill_oracle` gives the exact mean, sd and skewness of the Hill statistic of N i.i.d. draws of a
-known law, from the order-statistics representation :math:`F(X_{(N-k)}) \sim \mathrm{Beta}(N-k, k+1)` and, given
-:math:`X_{(N-k)} = u`, k i.i.d. draws of :math:`X \mid X > u`; it removes the finite-k bias of Hill (large for
-Student-t) from a test of the tail. Sources: seed 001 (arXiv 2407.02322; the paper's Prop 4.9 and its formula for
-alpha(gamma) were not available: derived here); CLAIMS-DETAIL §4.7, §4.8, §9.4, §9.6; Hill (1975); Goldie (1991);
-Winkelbauer (2012) for Gaussian absolute moments. Proved in tests/test_theory_tails.py.
+(:func:`checks.oracles.tails.sgd_tail_index`), not the SDE's :math:`1 + b/(\gamma h)`. The Euler–Maruyama chain of
+the SDE is such a recursion too (:func:`checks.oracles.tails.em_tail_index`): its tail index tends to
+:math:`\alpha(\gamma)` as dt -> 0. Here: the closed forms these quadratures use and check against
+(:func:`gaussian_absolute_moment`, :func:`sgd_second_multiplier_moment`, :func:`sgd_even_moment_map`); the exact law
+of Hill's estimator is :func:`checks.oracles.tails.hill_oracle`. Sources: seed 001 (arXiv 2407.02322; the paper's
+Prop 4.9 and its formula for alpha(gamma) were not available: derived here); CLAIMS-DETAIL §4.7, §4.8, §9.4, §9.6;
+Hill (1975); Goldie (1991); Winkelbauer (2012) for Gaussian absolute moments. Proved in tests/test_theory_tails.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from functools import cache
-
 import mpmath
-import numpy as np
 import sympy as sp
-from scipy import integrate, optimize, special
-from scipy import stats as sps
 
 from sgd_conformance.theory import fokker_planck, sde_models
 from sgd_conformance.theory.symbols import x
@@ -170,90 +161,6 @@ def gaussian_absolute_moment(mean: float, sd: float, power: float) -> mpmath.mpf
             * mpmath.hyp1f1(-power / 2, mpmath.mpf(1) / 2, -(mean**2) / (2 * sd**2)))
 
 
-def _positive_root(log_moment: Callable[[float], float], guess: float) -> float:
-    """The root alpha > 0 of log E|A|^alpha = 0 (convex in alpha, zero at 0, negative slope E log|A| there)."""
-    hi = guess
-    while log_moment(hi) < 0:
-        hi *= 2
-    lo = hi / 2
-    while log_moment(lo) > 0 and lo > 1e-6:
-        lo /= 2
-    return float(optimize.brentq(log_moment, lo, hi, xtol=1e-13, rtol=1e-14))
-
-
-@cache
-def em_tail_index(curvature: float, growth: float, gamma_: float, dt: float) -> float:
-    r"""Tail index of the Euler–Maruyama chain :math:`\delta' = (1 - h\,dt)\delta + \sqrt{\gamma(v\delta^2 + 2w\delta
-    + c)}\,\Delta W`: for large :math:`|\delta|` it is :math:`\delta' = A\delta + O(1)`, :math:`|A| \overset{d}{=}
-    |1 - h\,dt + \sqrt{\gamma v\,dt}\,Z|` (Goldie 1991), so alpha solves :math:`E|A|^\alpha = 1`; it tends to
-    :math:`1 + 2h/(\gamma v)` as dt -> 0."""
-    mean, sd = 1 - curvature * dt, (gamma_ * growth * dt) ** 0.5
-
-    def log_moment(alpha: float) -> float:
-        return float(mpmath.log(gaussian_absolute_moment(mean, sd, alpha)))
-
-    return _positive_root(log_moment, 1 + 2 * curvature / (gamma_ * growth))
-
-
-def sgd_multiplier_moment(power: float, gamma_: float, batch: int = 1, curvature: float = 1.0) -> float:
-    r""":math:`E|1 - (\gamma h/b)\chi^2_b|^\alpha` by quadrature in log scale, split at the zero
-    :math:`y_0 = b/(\gamma h)` of the multiplier (a cusp) and around the peak of the integrand beyond it."""
-    slope = gamma_ * curvature / batch
-    zero = 1 / slope
-    log_norm = (batch / 2) * np.log(2) + special.gammaln(batch / 2)
-
-    def log_integrand(y: float) -> float:
-        return power * np.log(abs(1 - slope * y)) + (batch / 2 - 1) * np.log(y) - y / 2 - log_norm
-
-    peak = optimize.minimize_scalar(lambda y: -log_integrand(y), bounds=(zero * (1 + 1e-12), zero + 20 * (
-        2 * power + batch + 10)), method="bounded")
-    top = max(-peak.fun, log_integrand(min(zero / 2, 1.0)), 0.0)
-    width = 4 * np.sqrt(2 * power + batch) + 4
-    cuts = sorted({0.0, zero, max(zero, peak.x - width), peak.x, peak.x + width})
-
-    def f(y: float) -> float:
-        return 0.0 if y in (0.0, zero) else float(np.exp(log_integrand(y) - top))
-
-    total = sum(integrate.quad(f, a_, b_, limit=200, epsabs=0, epsrel=1e-12)[0]
-                for a_, b_ in zip(cuts[:-1], cuts[1:], strict=True))
-    total += integrate.quad(f, cuts[-1], np.inf, limit=200, epsabs=0, epsrel=1e-12)[0]
-    return float(np.exp(top) * total)
-
-
-def sgd_multiplier_moment_mp(power: float, gamma_: float, batch: int = 1, curvature: float = 1.0,
-                             dps: int = 30) -> mpmath.mpf:
-    """The same expectation by mpmath tanh-sinh quadrature (an independent oracle, slower)."""
-    with mpmath.workdps(dps):
-        slope = mpmath.mpf(gamma_) * curvature / batch
-        half = mpmath.mpf(batch) / 2
-        norm = 2**half * mpmath.gamma(half)
-
-        def f(y: mpmath.mpf) -> mpmath.mpf:
-            return abs(1 - slope * y) ** power * y ** (half - 1) * mpmath.exp(-y / 2) / norm
-
-        zero = 1 / slope
-        return mpmath.quad(f, [0, zero, 2 * zero, zero + 4 * power + 4 * batch, mpmath.inf])
-
-
-def sgd_log_multiplier_mean(gamma_: float, batch: int = 1, curvature: float = 1.0) -> float:
-    """E log|A|: negative iff online SGD has a stationary law (Kesten)."""
-    slope = gamma_ * curvature / batch
-    law = sps.chi2(batch)
-
-    def f(y: float) -> float:
-        return float(np.log(abs(1 - slope * y)) * law.pdf(y))
-
-    return float(sum(integrate.quad(f, a_, b_, limit=200)[0] for a_, b_ in ((0, 1 / slope), (1 / slope, np.inf))))
-
-
-@cache
-def sgd_tail_index(gamma_: float, batch: int = 1, curvature: float = 1.0) -> float:
-    r"""Kesten–Goldie tail index of 1-D online SGD: the root :math:`\alpha > 0` of
-    :math:`E|1 - (\gamma h/b)\chi^2_b|^\alpha = 1` (Gaussian features x ~ N(0, h))."""
-    if sgd_log_multiplier_mean(gamma_, batch, curvature) >= 0:
-        raise ValueError(f"E log|A| >= 0 at gamma h = {gamma_ * curvature}, b = {batch}: no stationary law")
-    return _positive_root(lambda a_: float(np.log(sgd_multiplier_moment(a_, gamma_, batch, curvature))),
-                          1 + batch / (gamma_ * curvature))
 
 
 def sde_tail_index_of_sgd(gamma_: float, batch: int = 1, curvature: float = 1.0) -> float:
@@ -296,71 +203,3 @@ def sgd_stationary_even_moments(order: int, values: dict[sp.Symbol, sp.Expr]) ->
     """Fixed point (m_2, ..., m_order) of :func:`sgd_even_moment_map` (finite iff E A^q < 1 for q <= order)."""
     p_ = sgd_even_moment_map(order).subs(values)
     return (sp.eye(p_.shape[0] - 1) - p_[1:, 1:]).LUsolve(p_[1:, 0])
-
-
-# --- Hill's estimator and its exact law under a known distribution ---------------------------------------------
-
-
-def hill_estimator(sample: np.ndarray, k: int) -> float:
-    r"""Hill (1975): :math:`H_k = \frac1k\sum_{i=1}^k \log X_{(N-i+1)} - \log X_{(N-k)}` of positive draws;
-    1/H estimates the tail index."""
-    top = np.sort(np.asarray(sample, dtype=float))[-(k + 1):]
-    return float(np.mean(np.log(top[1:])) - np.log(top[0]))
-
-
-@dataclass(frozen=True)
-class HillOracle:
-    """Exact moments of the Hill statistic H_k of n i.i.d. draws (skewness: the normal approximation's error)."""
-
-    mean: float
-    sd: float
-    skewness: float
-    n: int
-    k: int
-
-
-def hill_oracle(log_survival: Callable[[np.ndarray], np.ndarray], inverse_survival: Callable[[np.ndarray], np.ndarray],
-                log_slope: Callable[[np.ndarray], np.ndarray], n: int, k: int, nodes: int = 32,
-                laguerre: int = 100) -> HillOracle:
-    r"""Mean, sd and skewness of :math:`H_k` for n i.i.d. draws of a continuous positive law with survival S.
-
-    With :math:`U = X_{(n-k)}`, :math:`S(U) \sim \mathrm{Beta}(k+1, n-k)` and, given U = u, H is the mean of k
-    i.i.d. copies of :math:`Y = \log(X/u) \mid X > u`, whose raw moments are
-    :math:`E Y^j = j\int_0^\infty y^{j-1}S(ue^y)\,dy/S(u)`. Then :math:`EH = E e_1(U)`,
-    :math:`\mathrm{Var}\,H = E\,\mathrm{Var}(Y\mid U)/k + \mathrm{Var}\,e_1(U)`, and the third cumulant by the law of
-    total cumulance. Outer expectation: Gauss–Hermite in the normal score of the Beta law; inner integrals:
-    Gauss–Laguerre in :math:`\lambda(u)y`, :math:`\lambda(u) = -d\log S/d\log x` (``log_slope``), accurate when u lies
-    in the tail (lambda(u) >= 1, checked)."""
-    z, weights = special.roots_hermitenorm(nodes)
-    weights = weights / np.sqrt(2 * np.pi)
-    threshold_law = sps.beta(k + 1, n - k)
-    survival = np.where(z <= 0, threshold_law.ppf(sps.norm.cdf(z)), threshold_law.isf(sps.norm.sf(z)))
-    u = inverse_survival(survival)
-    rate = log_slope(u)
-    if np.any(rate < 1):
-        raise ValueError(f"threshold in the bulk (log-slope {rate.min():.3g} < 1): choose k/n smaller")
-    t_nodes, t_weights = special.roots_laguerre(laguerre)
-    y = t_nodes[:, None] / rate[None, :]
-    log_x = np.minimum(np.log(u)[None, :] + y, 700.0)
-    ratio = np.exp(log_survival(np.exp(log_x)) - log_survival(u)[None, :] + t_nodes[:, None])
-    e1, e2, e3 = ((j + 1) * np.sum(t_weights[:, None] * y**j * ratio, axis=0) / rate for j in range(3))
-    var_y = e2 - e1**2
-    third_y = e3 - 3 * e1 * e2 + 2 * e1**3
-    mean = weights @ e1
-    within = weights @ var_y / k
-    variance = within + weights @ (e1 - mean) ** 2
-    third = (weights @ third_y / k**2 + 3 * weights @ ((e1 - mean) * (var_y / k - within))
-             + weights @ (e1 - mean) ** 3)
-    return HillOracle(float(mean), float(np.sqrt(variance)), float(third / variance**1.5), n, k)
-
-
-@cache
-def student_t_hill_oracle(nu: float, n: int, k: int) -> HillOracle:
-    """:func:`hill_oracle` for |T|, T ~ t_nu (Hill is scale-free, so this serves any scale c T)."""
-    def log_survival(q: np.ndarray) -> np.ndarray:
-        return np.log(2) + sps.t.logsf(q, nu)
-
-    def log_slope(q: np.ndarray) -> np.ndarray:
-        return q * 2 * sps.t.pdf(q, nu) / np.exp(log_survival(q))
-
-    return hill_oracle(log_survival, lambda r: sps.t.isf(r / 2, nu), log_slope, n, k)

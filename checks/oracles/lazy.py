@@ -18,11 +18,12 @@ from functools import cache
 import array_api_compat.numpy as xnp
 import numpy as np
 
+from sgd_conformance.checks.oracles import linearised_training
+from sgd_conformance.checks.oracles.moment_equations import LinearMomentModel, QuadraticCovariance
 from sgd_conformance.solvers import two_layer
 from sgd_conformance.solvers.lazy_sgld import LazySGLD, antisymmetric_init
 from sgd_conformance.solvers.rng import generator
-from sgd_conformance.theory import lazy_training, ntk, numeric
-from sgd_conformance.theory.moment_equations import LinearMomentModel, QuadraticCovariance
+from sgd_conformance.theory import ntk, numeric
 
 RADIUS = 2.5  #: inputs on the half circle of this radius
 ANGLES = np.pi * np.array([1, 3, 5, 7]) / 8
@@ -56,7 +57,7 @@ def problem() -> Problem:
     init = antisymmetric_init(half)
     inputs = RADIUS * np.column_stack([np.cos(ANGLES), np.sin(ANGLES)])
     kernel0 = LazySGLD(init, inputs, TARGETS, ETA, 1.0).kernel0
-    lam0, kappa = lazy_training.kernel_constants(kernel0)
+    lam0, kappa = linearised_training.kernel_constants(kernel0)
     return Problem(init, inputs, TARGETS, kernel0, lam0, kappa)
 
 
@@ -64,7 +65,7 @@ def lazy_moments(times: np.ndarray, eta: float = ETA) -> tuple[np.ndarray, np.nd
     """Exact (E e_t, E e_t e_t') of the lazy limit from e_0 = -y at ``times``."""
     p = problem()
     y = p.targets
-    return lazy_training.lazy_moment_model(p.kernel0, eta).moments(times, -y, np.outer(y, y))
+    return linearised_training.lazy_moment_model(p.kernel0, eta).moments(times, -y, np.outer(y, y))
 
 
 def sympy_gradients(p: Problem, omega: np.ndarray) -> np.ndarray:

@@ -5,7 +5,8 @@ Training-loss model (:mod:`theory.lsq_sde`, :mod:`solvers.lsq_sde`), Itô:
 :math:`d\theta = -\nabla L\,dt + \sqrt\gamma\,\sigma(\theta)\,dB`, :math:`\sigma(\theta) = n^{-1/2}[r_ix_i -
 \nabla L]_i`. Around a centre :math:`\theta_c` the drift is linear and :math:`\sigma\sigma^\top` quadratic in
 :math:`\delta = \theta - \theta_c`, so the first and second moments solve a closed linear ODE
-(:class:`theory.moment_equations.LinearMomentModel`); everything below evaluates that model, or the symbolic model,
+(:class:`checks.oracles.moment_equations.LinearMomentModel`); everything below evaluates that model, or the symbolic
+model,
 on the problems' data: decay rates (spectral abscissae of the second-moment operator), moment paths (matrix
 exponentials of its generator) and the exact moment map of one single-sample SGD step.
 
@@ -22,10 +23,14 @@ import numpy as np
 import sympy as sp
 from scipy.linalg import expm
 
+from sgd_conformance.checks.oracles.moment_equations import (
+    LinearMomentModel,
+    QuadraticCovariance,
+    training_moment_model,
+)
 from sgd_conformance.solvers.lsq_sde import PopulationSDE, TrainingSDE
 from sgd_conformance.solvers.rng import generator
 from sgd_conformance.theory import lsq_sde
-from sgd_conformance.theory.moment_equations import LinearMomentModel, QuadraticCovariance, training_moment_model
 
 DATA_SEED = 0  #: the problems are fixed; --seed moves the noise only
 

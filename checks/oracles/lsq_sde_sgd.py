@@ -3,7 +3,7 @@ r"""Exact moments of single-sample SGD on the fixed noisy least-squares problem 
 the exact mean-square error
 of Polyak averages.
 The derivation is in the docstring of :mod:`checks.lsq_sde_sgd`; the maps are the Euler–Maruyama maps
-of the training-loss moment model (:mod:`theory.moment_equations`).
+of the training-loss moment model (:mod:`checks.oracles.moment_equations`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy.linalg import solve_continuous_lyapunov
 
-from sgd_conformance.theory.moment_equations import LinearMomentModel, training_moment_model
+from sgd_conformance.checks.oracles.moment_equations import LinearMomentModel, training_moment_model
 
 FEATURES = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [1.0, -1.0], [2.0, 0.5], [-0.5, 1.0], [1.5, -1.0],
                      [0.5, 1.5]])

@@ -11,8 +11,8 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from sgd_conformance.checks.oracles.moment_equations import LinearMomentModel, QuadraticCovariance
 from sgd_conformance.theory import sde_models, tails
-from sgd_conformance.theory.moment_equations import LinearMomentModel, QuadraticCovariance
 from sgd_conformance.theory.symbols import x
 
 
