@@ -234,11 +234,20 @@ def claim_entries(claims: Mapping[str, Claim], false_alarm: dict[str, dict[str, 
 
 def power_parts(table: dict[str, list[dict[str, Any]]], scope: Iterable[Claim], run: dict[str, Any]) \
         -> dict[str, dict[str, Any]]:
-    """Per claim of ``scope``: its mutants (``[]`` with the record's ``no_mutant_reason`` when it has none) and
-    ``run``."""
+    """Per claim of ``scope``: its measured mutants and ``run``; a claim with none measured gets the reason its record
+    gives, or, when its mutants are all mistakes of the suite's own oracle, a reason that names them."""
     return {claim.id: {"power": table.get(claim.id, []), "power_run": run,
-                       "no_mutant_reason": None if table.get(claim.id) else (claim.no_mutant_reason or None)}
+                       "no_mutant_reason": None if table.get(claim.id) else _no_mutant_reason(claim)}
             for claim in scope}
+
+
+def _no_mutant_reason(claim: Claim) -> str | None:
+    if claim.no_mutant_reason:
+        return claim.no_mutant_reason
+    if claim.oracle_mutants:
+        return ("its mutants are mistakes of the suite's own oracle (" + ", ".join(claim.oracle_mutants)
+                + "), caught by the package's tests rather than measured over seeds")
+    return None
 
 
 def git_commit(root: Path = ROOT) -> str | None:
