@@ -30,11 +30,11 @@ def _inputs(run: ClaimRun, chains: int, d: int) -> tuple[Any, Any]:
 @claim(
     "contract.sgd", family="sgd",
     statement="An sgd implementation fn(theta, grad, lr) returns a new float64 array of shape (chains, d) for any "
-              "chains >= 1 and d >= 1, leaves its inputs unchanged, and is a function of its inputs (the same call "
-              "twice gives the same result: no hidden state between calls).",
+              "chains >= 1 and d >= 1, computed in float64 arithmetic, leaves its inputs unchanged, and is a function "
+              "of its inputs (the same call twice gives the same result: no hidden state between calls).",
     hypotheses=f"shapes (chains, d) in {list(SHAPES)}; lr = {LR}; standard normal theta and grad.",
     source="the suite's contract (README: Validate your own implementation)",
-    mutants=("gd_hidden_momentum", "mutates_input"),
+    mutants=("gd_hidden_momentum", "mutates_input", "float32_arithmetic"),
 )
 def sgd_implementation_honours_the_contract(run: ClaimRun) -> None:
     """One step twice on the same inputs, at every shape: bitwise the same result."""

@@ -60,7 +60,7 @@ def stability_cases(draw: st.DrawFn) -> dict[str, Any]:
     sizes={"quick": {"examples": 12},
            "standard": {"examples": 40},
            "thorough": {"examples": 120}},
-    mutants=("gd_double_gradient", "gd_hidden_momentum", "gd_lr_times_1_1"),
+    mutants=("gd_double_gradient", "gd_hidden_momentum", "gd_lr_times_1_1", "float32_arithmetic"),
 )
 def gd_converges_iff_eta_lambda_max_below_two(run: ClaimRun) -> None:
     """Exact trajectory identity (rtol 1e-8) and the converge/diverge verdict, on both sides of the threshold."""
@@ -138,16 +138,17 @@ def gd_converges_iff_eta_lambda_max_below_two(run: ClaimRun) -> None:
                " v_0 ~ U(0.05, 0.5) for each eta in {0.1, 0.2, 0.3}; 3000 steps; converged: |uv - 1| < 1e-10. Empirical"
                " (a report with a sanity guard): two-layer tanh net, n = 32, d = 2, 40 points, 3 replicate networks, "
                "eta in {0.75, 1.0}, 2000 steps, exact loss Hessian every 100 steps; the plateau (last 500 steps) of eta"
-               " lambda_max / 2 must not exceed the upper edge 1.3 of the expected band [0.9, 1.3]; its lower edge is "
-               "reported, not enforced (calibration: in 1 of 100 seeds a network had not yet reached the edge within "
-               "2000 steps, plateau 0.85, which is no evidence against the claim).",
+               " lambda_max / 2 must not exceed the upper edge 1.3 of the expected band [0.9, 1.3] (an enforced sanity "
+               "guard); its lower edge is a reported measurement: a plateau below 0.9 reads 'not confirmed', not "
+               "failed (calibration: in 1 of 100 seeds a network had not yet reached the edge within 2000 steps, "
+               "plateau 0.85).",
     source="Ruthotto, 'Modern Theory of Stochastic Gradient Descent' (lecture slides) ('in deep learning lambda_max(H) "
            "≈ 2/eta, exactly at the stability boundary'); Cohen et al., ICLR 2021; Lewkowycz et al. 2020 (catapult).",
     seed_wording="The lecture says the sharpness sits 'exactly at the stability boundary' and credits the catapult "
                  "mechanism to Cohen et al.; Cohen et al. report it 'hovers just above 2/eta', and the catapult is "
                  "Lewkowycz et al. 2020.",
-    report_only='provable part exact (eta lambda_max <= 2 at every converged minimum); the progressive-sharpening '
-                'band is reported, guarded only above',
+    reported_part='the empirical part: the plateau band of progressive sharpening is reported (its lower edge 0.9 '
+                  'is a reported measurement), guarded only above (1.3); the provable part is decided exactly',
     mutants=("gd_half_step", "gd_hidden_momentum"),
 )
 def gd_only_converges_to_minima_with_eta_sharpness_at_most_two(run: ClaimRun) -> None:
@@ -200,7 +201,9 @@ def gd_only_converges_to_minima_with_eta_sharpness_at_most_two(run: ClaimRun) ->
         stats.at_most("max eta lambda_max over converged runs", worst, 2.0 + 1e-6,
                       test="exact sharpness u^2 + v^2 at the end point, 768 runs"),
         stats.at_most("highest plateau of eta lambda_max / 2 on the tanh net (empirical)", float(plateaus.max()), 1.3,
-                      test="sanity guard of a reported band: the band's upper edge"))
+                      test="sanity guard of a reported band: the band's upper edge"),
+        stats.reported(stats.at_least("lowest plateau of eta lambda_max / 2 on the tanh net (empirical)",
+                                      float(plateaus.min()), 0.9, test="reported: the band's lower edge")))
 
 
 def _progressive_sharpening(run: ClaimRun) -> dict[float, np.ndarray]:

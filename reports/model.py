@@ -15,7 +15,10 @@ from pathlib import Path
 from typing import Any
 
 SCHEMA = 1
-OUTCOMES = ("passed", "failed", "error", "skipped")
+#: ``not-confirmed``: a report-only measurement contradicts the claim while its guards held (not a failure)
+OUTCOMES = ("passed", "not-confirmed", "failed", "error", "skipped")
+#: what a verdict decides on (:attr:`sgd_conformance.checks.harness.claims.Claim.scope`)
+SCOPES = ("implementation", "reference", "report-only")
 #: the calibration record: measured false-alarm rate and power of every check (``python -m sgd_conformance calibrate``)
 CALIBRATION = Path(__file__).parent / "calibration.json"
 
@@ -58,12 +61,16 @@ class ClaimResult:
     measured: float | None = None
     predicted: float | None = None
     budget: float | None = None
+    scope: str = ""
+    decides_on: str = ""
+    report_only: str = ""
     statement: str = ""
     hypotheses: str = ""
     source: str = ""
     seed_wording: str = ""
     power: str = ""
     mutants: list[str] = field(default_factory=list)
+    catches: list[str] = field(default_factory=list)
     oracle_mutants: list[str] = field(default_factory=list)
     nodeid: str = ""
     seed: int | None = None
@@ -100,6 +107,21 @@ class Report:
 
     def to_json(self) -> dict[str, Any]:
         return _finite({"schema": SCHEMA, **asdict(self), "counts": self.counts()})
+
+
+def scope_summary(results: list[ClaimResult]) -> list[str]:
+    """Lines saying what the verdicts decided on, and the report-only claims whose measurement contradicts them."""
+    decided = [r for r in results if r.scope == "implementation"]
+    families = sorted({r.family for r in decided})
+    by_family = " · ".join(f"{f} {sum(r.family == f for r in decided)}" for f in families)
+    lines = [f"decided on the implementation under test: {len(decided)} ({by_family or 'none'}); "
+             f"theory and reference solvers only: {sum(r.scope == 'reference' for r in results)}; "
+             f"report-only: {sum(r.scope == 'report-only' for r in results)}"]
+    for r in results:
+        if r.outcome == "not-confirmed":
+            measured = r.message.splitlines()[1:2] or [""]
+            lines.append(f"not confirmed (report-only, not a failure): {r.claim}: {measured[0].strip()}")
+    return lines
 
 
 def _finite(obj: Any) -> Any:

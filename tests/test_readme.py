@@ -5,17 +5,29 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from sgd_conformance.checks.harness.run import registry
+from sgd_conformance.checks.harness.run import catches, registry
 
 ROOT = Path(__file__).resolve().parents[1]
 REGISTRY = registry()
 
 
-def test_every_registered_claim_has_a_readme_row_marked_checked() -> None:
+def _rows() -> dict[str, list[str]]:
+    """README's claims-table rows by claim id: the cells id, family, source, statement, catches, decides on."""
     readme = (ROOT / "README.md").read_text()
-    rows = dict(re.findall(r"^\| `([a-z0-9.-]+)` \|.*\| (\w+) \|$", readme, flags=re.M))
+    return {m.group(1): [cell.strip() for cell in m.group(0).strip().strip("|").split(" | ")]
+            for m in re.finditer(r"^\| `([a-z0-9.-]+)` \|.*\|$", readme, flags=re.M)}
+
+
+def test_every_registered_claim_has_a_readme_row_that_says_what_it_decides_on_and_can_catch() -> None:
+    """The status column is the claim's scope (decides on your FAMILY, theory and reference solvers only, or
+    report-only), and "what it can catch in your code" lists the bug class of every implementation mutant its check
+    is proven to catch."""
+    rows = _rows()
     assert set(REGISTRY) <= set(rows), sorted(set(REGISTRY) - set(rows))
-    assert all(rows[c] == "checked" for c in REGISTRY)
+    for claim in REGISTRY.values():
+        expected = [claim.family, "; ".join(catches(claim)) or "—", claim.scope_label]
+        found = [rows[claim.id][1], *rows[claim.id][-2:]]
+        assert found == expected, (claim.id, found, expected)
 
 
 def test_registered_claims_carry_id_family_source_hypotheses_and_budget() -> None:

@@ -96,13 +96,18 @@ def matches(claim_id: str, globs: Sequence[str]) -> bool:
     return not globs or any(fnmatch.fnmatchcase(claim_id, g) for g in globs)
 
 
+#: outcomes of a check that ran to its verdict (a report-only measurement that contradicts its claim is not a failure)
+RAN = ("passed", "not-confirmed", "failed")
+
+
 def rejected_at(result: dict[str, Any], level: float) -> bool:
     """Whether the check of ``result`` rejects at ``level``: claim p-value ``p < level``, or an exact decision
     rejected (a failure with no p-value, or a failed decision of level 0)."""
     p = result.get("p_value")
     if p is not None and float(p) < level:
         return True
-    exact_rejected = any(d.get("level") == 0 and not d.get("passed") for d in result.get("decisions", []))
+    exact_rejected = any(d.get("level") == 0 and not d.get("passed") and d.get("enforced", True)
+                         for d in result.get("decisions", []))
     return result["outcome"] == "failed" and (p is None or exact_rejected)
 
 
@@ -126,7 +131,7 @@ def ks_anticonservative(p_values: Sequence[float]) -> tuple[float, float]:
 
 def kind_of(results: Sequence[dict[str, Any]]) -> str:
     """``p-value`` if a run carried a claim p-value, ``exact`` if runs concluded without one, else ``untested``."""
-    ran = [r for r in results if r["outcome"] in ("passed", "failed")]
+    ran = [r for r in results if r["outcome"] in RAN]
     if any(r.get("p_value") is not None for r in ran):
         return "p-value"
     return "exact" if ran else "untested"
@@ -134,7 +139,7 @@ def kind_of(results: Sequence[dict[str, Any]]) -> str:
 
 def false_alarm_stats(results: Sequence[dict[str, Any]], level: float, flag_level: float) -> dict[str, Any]:
     """False-alarm figures of one claim from its schema-1 results on the reference (see the module docstring)."""
-    ran = [r for r in results if r["outcome"] in ("passed", "failed")]
+    ran = [r for r in results if r["outcome"] in RAN]
     n, kind = len(ran), kind_of(results)
     failed = sum(r["outcome"] == "failed" for r in ran)
     errors = sum(r["outcome"] == "error" for r in results)
@@ -288,7 +293,7 @@ def registered_claims() -> dict[str, Claim]:
 
 def _slim(result: ClaimResult) -> dict[str, Any]:
     """What the statistics read of a result (the figures of thousands of runs would not fit in memory)."""
-    decisions = [{"level": d["level"], "passed": d["passed"]} for d in result.decisions]
+    decisions = [{"level": d["level"], "passed": d["passed"], "enforced": d["enforced"]} for d in result.decisions]
     return {"claim": result.claim, "outcome": result.outcome, "p_value": result.p_value, "seed": result.seed,
             "message": result.message, "decisions": decisions}
 

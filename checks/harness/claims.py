@@ -37,6 +37,7 @@ class Claim:
     ``seed_wording`` quotes the source document where it is wrong or only approximate; ``sizes`` maps each profile
     to the check's sample sizes; ``power`` says what the profiles buy against the mutants; ``report_only`` is empty
     when the check decides the claim, else why its verdict is only a guard around a reported measurement;
+    ``reported_part`` names the part of a deciding claim that is report-only (and why);
     ``mutants`` names the implementation mutants (:mod:`sgd_conformance.mutants`) and ``oracle_mutants`` the
     mistakes of the suite's own theory or solvers that the check must catch; ``no_mutant_reason`` says why there
     are none, where there are none.
@@ -52,6 +53,7 @@ class Claim:
     sizes: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     power: str = ""
     report_only: str = ""
+    reported_part: str = ""
     mutants: tuple[str, ...] = ()
     oracle_mutants: tuple[str, ...] = ()
     no_mutant_reason: str = ""
@@ -61,6 +63,24 @@ class Claim:
     def module(self) -> str:
         """The module that holds the check (and this record)."""
         return self.check.__module__ if self.check is not None else ""
+
+    @property
+    def scope(self) -> str:
+        """What a verdict decides on: ``implementation`` (the user's implementation of :attr:`family`),
+        ``reference`` (the theory and the suite's own solvers only) or ``report-only`` (a reported measurement;
+        only its guards decide)."""
+        if self.report_only:
+            return "report-only"
+        return "reference" if self.family == "reference" else "implementation"
+
+    @property
+    def scope_label(self) -> str:
+        """:attr:`scope` in words, as README's claims table, the report and the terminal summary show it."""
+        if self.scope == "reference":
+            return "theory and reference solvers only"
+        if self.scope == "report-only":
+            return "report-only" + (f"; its guards run your {self.family}" if self.family != "reference" else "")
+        return f"decides on your {self.family}" + ("; part report-only" if self.reported_part else "")
 
     def sizes_for(self, profile: str) -> Mapping[str, Any]:
         """The check's sample sizes at ``profile``."""
@@ -82,7 +102,7 @@ def _text(value: str) -> str:
 def claim(id: str, *, family: str, statement: str, hypotheses: str, source: str,
           budget: float = DEFAULT_BUDGET, seed_wording: str = "",
           sizes: Mapping[str, Mapping[str, Any]] | None = None, power: str = "", report_only: str = "",
-          mutants: tuple[str, ...] = (), oracle_mutants: tuple[str, ...] = (),
+          reported_part: str = "", mutants: tuple[str, ...] = (), oracle_mutants: tuple[str, ...] = (),
           no_mutant_reason: str = "") -> Callable[[F], F]:
     """Declare claim ``id`` and register the decorated function as its check (one check per claim)."""
     if family not in FAMILIES:
@@ -97,7 +117,8 @@ def claim(id: str, *, family: str, statement: str, hypotheses: str, source: str,
         registered = Claim(
             id, family, _text(statement), _text(hypotheses), _text(source), budget, _text(seed_wording),
             MappingProxyType({p: MappingProxyType(dict(s)) for p, s in sizes.items()}), _text(power),
-            _text(report_only), tuple(mutants), tuple(oracle_mutants), _text(no_mutant_reason), fn)
+            _text(report_only), _text(reported_part), tuple(mutants), tuple(oracle_mutants), _text(no_mutant_reason),
+            fn)
         known = REGISTRY.get(id)
         if known is not None and (known != registered or known.module != registered.module):
             raise ValueError(f"claim id {id} is registered twice")
@@ -169,14 +190,17 @@ class ClaimRun:
         self.figures.append(figure)
 
     def verdict(self, *decisions: Decision) -> None:
-        """Record ``decisions``; raise :class:`ClaimFailed` if any rejects. Levels must sum to <= budget."""
+        """Record ``decisions``; raise :class:`ClaimFailed` if any enforced one rejects. The enforced levels must sum
+        to <= budget; a report-only claim's measurements (:func:`stats.reported`) spend none of it."""
         __tracebackhide__ = True
-        total = sum(d.level for d in decisions)
+        total = sum(d.level for d in decisions if d.enforced)
         if total > self.budget * (1 + 1e-9):
             raise ValueError(f"{self.id}: decision levels sum to {total:.3g} > budget {self.budget:.3g}")
+        if any(not d.enforced for d in decisions) and not (self.claim.report_only or self.claim.reported_part):
+            raise ValueError(f"{self.id}: a reported (not enforced) decision in a claim with no report-only part")
         self.decisions.extend(decisions)
         self.concluded = True
-        rejected = [d for d in decisions if not d.passed]
+        rejected = [d for d in decisions if not d.passed and d.enforced]
         if rejected:
             from sgd_conformance.checks.harness.assertions import failure_message
 
@@ -186,14 +210,19 @@ class ClaimRun:
         """Smallest p-value over the decisions, rescaled to the claim's budget (p * budget / level, capped at 1):
         the claim is rejected iff this is below the budget. None when every decision is exact."""
         scaled = [min(1.0, d.p_value * self.budget / d.level) for d in self.decisions
-                  if d.p_value is not None and d.level > 0]
+                  if d.p_value is not None and d.level > 0 and d.enforced]
         return min(scaled) if scaled else None
 
+    def contradicted(self) -> list[Decision]:
+        """The report-only measurements that contradict the claim (the claim reads "not confirmed")."""
+        return [d for d in self.decisions if not d.enforced and not d.passed]
+
     def headline(self) -> Decision | None:
-        """The most significant decision: the first rejected one, else the one with the smallest p/level."""
+        """The most significant decision: the first rejected enforced one, else the first contradicting
+        measurement, else the one with the smallest p/level."""
         if not self.decisions:
             return None
-        rejected = [d for d in self.decisions if not d.passed]
+        rejected = [d for d in self.decisions if not d.passed and d.enforced] or self.contradicted()
         if rejected:
             return rejected[0]
         scored = [d for d in self.decisions if d.p_value is not None and d.level > 0]

@@ -7,9 +7,10 @@ optimizer factory). The contract (README, "Validate your implementation"):
 - ``sgld``: ``fn(theta, grad, lr, temperature, rng) -> theta_next``; torch: ``fn(params, lr=lr, temperature=T)``.
 - ``sde``:  ``fn(x, t, dt, drift, diffusion, dW) -> x_next`` (one Itô step).
 
-Arrays are float64, batch-first ``(chains, d)``; inputs must not be mutated. The :class:`Guard` turns every
-breach (raising, wrong type/shape/dtype, NaN/inf where the chain is stable, mutating an input, exceeding
-the check's time budget) into a :class:`ContractError` whose message names what the implementation did.
+Arrays are float64, batch-first ``(chains, d)``, and the arithmetic is float64; inputs must not be mutated. The
+:class:`Guard` turns every breach (raising, wrong type/shape/dtype, float32 arithmetic behind a float64 result, NaN/inf
+where the chain is stable, mutating an input, exceeding the check's time budget) into a :class:`ContractError` whose
+message names what the implementation did.
 """
 
 from __future__ import annotations
@@ -192,6 +193,7 @@ class Guard:
     profile: str
     spent_s: float = 0.0
     calls: int = 0
+    precision_known: bool = False
 
     def call(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], *, result_like: Any,
              inputs: dict[str, Any], finite: bool, context: str, returns_array: bool = True) -> Any:
@@ -225,8 +227,23 @@ class Guard:
                                     f"at step {self.calls}; return a new array")
         if returns_array:
             self._check_result(result, result_like, finite, context)
+            self._check_precision(result, inputs)
             self.calls += 1
         return result
+
+    def _check_precision(self, result: Any, inputs: dict[str, Any]) -> None:
+        """float64 arithmetic, probed once: on the first call whose inputs are not all float32 numbers, a result whose
+        every entry is a float32 number (cast to float64) was computed in float32 (by chance, each entry of a float64
+        computation is one with probability about 2^-29)."""
+        if self.precision_known or not inputs or result.shape[0] * result.shape[-1] < 2:
+            return
+        if all(bool(_is_float32_valued(v)) for v in inputs.values()):
+            return
+        self.precision_known = True
+        if bool(_is_float32_valued(result)):
+            raise ContractError(f"{self.impl.name} computes in float32: every entry of its result at step {self.calls} "
+                                "is a float32 number cast to float64 although its float64 inputs are not; the contract "
+                                "requires float64 arithmetic throughout")
 
     def _check_result(self, result: Any, like: Any, finite: bool, context: str) -> None:
         name = self.impl.name
@@ -244,6 +261,12 @@ class Guard:
                 rows = np.flatnonzero(bad.any(axis=-1))
                 raise ContractError(f"{name} returned NaN/inf in {rows.size} of {result.shape[0]} chains at step "
                                     f"{self.calls} (first: chain {rows[0]}); {context}")
+
+
+def _is_float32_valued(a: Any) -> Any:
+    """Whether every entry of the float64 array ``a`` is exactly a float32 number."""
+    xp = namespace(a)
+    return xp.all(xp.astype(xp.astype(a, xp.float32), xp.float64) == a)
 
 
 def _xp_all_equal(a: Any, b: Any) -> Any:

@@ -250,7 +250,7 @@ class ClaimItem(pytest.Item):
         done = execute(self.claim.id, state.implementations(), seed=self.seed, profile=state.profile,
                        backend=state.backend, timeout_s=state.timeout_s, nodeid=self.nodeid)
         state.results.append(done.result)
-        if done.result.outcome == "passed":
+        if done.result.outcome in ("passed", "not-confirmed"):  # not confirmed: listed in the terminal summary
             return
         if done.unexpected is not None:
             raise done.unexpected
@@ -323,6 +323,19 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         write_json(report, json_path)
     if html_path:
         write_html(report, html_path)
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    """What the verdicts decided on (the user's implementation, the theory and reference solvers only, or a reported
+    measurement), and each report-only claim whose measurement contradicts it ("not confirmed": not a failure)."""
+    state = config.stash.get(STATE, None)
+    if state is None or not state.results or hasattr(config, "workerinput"):
+        return
+    from sgd_conformance.reports.model import scope_summary
+
+    terminalreporter.section("sgd-conformance")
+    for line in scope_summary(state.results):
+        terminalreporter.write_line(line)
 
 
 def _versions() -> dict[str, str]:

@@ -2,8 +2,10 @@
 :class:`~sgd_conformance.reports.model.ClaimResult`. The pytest plugin, the power tests and the calibration all call
 it; no pytest session is needed.
 
-Outcomes: ``passed``; ``failed`` (the claim does not hold: a rejected decision, or a check that ended without a
-verdict); ``error`` (the implementation broke the contract, or the check itself raised).
+Outcomes: ``passed``; ``not-confirmed`` (a report-only measurement contradicts the claim while every enforced
+decision held: not a failure, and never read as "passed"); ``failed`` (the claim does not hold: a rejected decision,
+or a check that ended without a verdict); ``error`` (the implementation broke the contract, or the check itself
+raised).
 """
 
 from __future__ import annotations
@@ -108,7 +110,11 @@ def execute(claim_id: str, impls: Mapping[str, Implementation], *, seed: int, pr
             outcome, message = "error", f"ERROR {spec.id} — the check raised {type(found).__name__}: {found}"
             unexpected = exc
     else:
-        if run.concluded:
+        if run.concluded and run.contradicted():
+            from sgd_conformance.checks.harness.assertions import not_confirmed_message
+
+            outcome, message = "not-confirmed", not_confirmed_message(run)
+        elif run.concluded:
             outcome, message = "passed", ""
         else:
             outcome, message = "failed", f"{spec.id}: the check ended without a verdict (a bug in the check)"
@@ -134,6 +140,13 @@ def _primary(exc: BaseException) -> BaseException:
     return exc
 
 
+def catches(spec: Claim) -> list[str]:
+    """What the check of ``spec`` can catch in a user's code: the bug class of each mutant its record names."""
+    from sgd_conformance.mutants import bug
+
+    return [bug(spec.family, name) for name in spec.mutants]
+
+
 def _result(run: ClaimRun, outcome: str, message: str, duration_s: float) -> ClaimResult:
     head = run.headline()
     spec = run.claim
@@ -141,8 +154,10 @@ def _result(run: ClaimRun, outcome: str, message: str, duration_s: float) -> Cla
         claim=spec.id, family=spec.family, implementation=run.implementation, outcome=outcome, message=message,
         statistic=head.statistic if head else None, p_value=run.claim_p_value(),
         measured=head.measured if head else None, predicted=head.predicted if head else None,
-        budget=run.budget, statement=spec.statement, hypotheses=spec.hypotheses, source=spec.source,
+        budget=run.budget, scope=spec.scope, decides_on=spec.scope_label, report_only=spec.report_only or
+        spec.reported_part, statement=spec.statement, hypotheses=spec.hypotheses, source=spec.source,
         seed_wording=spec.seed_wording, power=spec.power, mutants=list(spec.mutants),
+        catches=catches(spec),
         oracle_mutants=list(spec.oracle_mutants), nodeid=run.nodeid, seed=run.seed, profile=run.profile,
         backend=run.backend, duration_s=round(duration_s, 3), decisions=[asdict(d) for d in run.decisions],
         figures=list(run.figures))

@@ -6,13 +6,15 @@ between the different kinds of evidence it uses (:func:`split`). The claim is re
 decisions rejects, so the claim's false-alarm probability is at most the sum of the levels <= its budget.
 
 Conventions: ``p_value`` of a decision is already adjusted for its own family (Bonferroni), so the decision
-rejects iff ``p_value < level``.
+rejects iff ``p_value < level``. A *reported* decision (:func:`reported`) is the measurement of a report-only claim:
+it is taken and shown like any other, spends none of the budget, and when it rejects the claim reads "not confirmed"
+instead of "passed" (the verdict is not a failure: the claim is not enforced).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy import stats as sps
@@ -20,7 +22,8 @@ from scipy import stats as sps
 
 @dataclass(frozen=True)
 class Decision:
-    """Outcome of one test. ``interval`` is the (1 - level) confidence interval of ``measured``."""
+    """Outcome of one test. ``interval`` is the (1 - level) confidence interval of ``measured``; ``enforced`` is
+    False for the measurement of a report-only claim (:func:`reported`)."""
 
     what: str
     test: str
@@ -32,6 +35,12 @@ class Decision:
     predicted: float | None = None
     interval: tuple[float, float] | None = None
     details: dict[str, object] = field(default_factory=dict)
+    enforced: bool = True
+
+
+def reported(decision: Decision) -> Decision:
+    """``decision`` as the measurement of a report-only claim: shown, not enforced, outside the budget."""
+    return replace(decision, enforced=False)
 
 
 def split(budget: float, parts: int) -> float:
@@ -164,6 +173,20 @@ def mcnemar_not_worse(what: str, fail_low: np.ndarray, fail_high: np.ndarray, le
                     passed=bool(p_value >= level), statistic=float(b), p_value=p_value,
                     measured=float(fail_high.mean()), predicted=float(fail_low.mean()),
                     details={"only_larger": b, "only_smaller": c})
+
+
+def fails_less_often(what: str, fail_first: np.ndarray, fail_second: np.ndarray, level: float) -> Decision:
+    """Evidence that the first condition fails less often than the second on paired trials: the exact one-sided sign
+    test on discordant pairs, ``c = #(fails only under the second) ~ Bin(b + c, 1/2)`` at the boundary, ``p =
+    P(Bin(b + c, 1/2) >= c)``; the decision *passes* when it rejects "the first fails at least as often" at
+    ``level`` (for the measurement of a report-only claim, confirmed only by data in the claimed direction)."""
+    b = int(np.sum(fail_first & ~fail_second))
+    c = int(np.sum(fail_second & ~fail_first))
+    p_value = float(sps.binom.sf(c - 1, b + c, 0.5)) if b + c else 1.0
+    return Decision(what=what, test=f"exact one-sided sign test on {b + c} discordant pairs", level=level,
+                    passed=bool(p_value < level), statistic=float(c), measured=float(np.mean(fail_first)),
+                    predicted=float(np.mean(fail_second)),
+                    details={"only_second_fails": c, "only_first_fails": b, "p-value of H0": p_value})
 
 
 @dataclass(frozen=True)
@@ -308,6 +331,21 @@ def at_least(what: str, measured: float, bound: float, test: str) -> Decision:
     """A deterministic inequality ``measured >= bound``."""
     return Decision(what=what, test=test, level=0.0, passed=bool(measured >= bound), statistic=float(measured),
                     measured=float(measured), predicted=float(bound))
+
+
+def mean_exceeds(what: str, sample: np.ndarray, bound: float, level: float, test: str) -> Decision:
+    """Evidence that the mean of independent replicates exceeds ``bound``: one-sided Student t test of
+    ``H0: mean <= bound``; the decision *passes* when it rejects ``H0`` at ``level`` (so its p-value, in the details,
+    is not a false-alarm p-value). For the measurement of a report-only claim (:func:`reported`), which is confirmed
+    only when its data show the claimed direction."""
+    x = np.ravel(np.asarray(sample, dtype=float))
+    mean, se = float(x.mean()), float(x.std(ddof=1) / np.sqrt(x.size))
+    t = (mean - bound) / se if se > 0 else (np.inf if mean > bound else -np.inf)
+    p = float(sps.t.sf(t, df=x.size - 1))
+    lower = mean - float(sps.t.isf(level, df=x.size - 1)) * se
+    return Decision(what=what, test=f"{test}; one-sided t test of mean > {bound:g} over {x.size} replicates",
+                    level=level, passed=bool(p < level), statistic=float(t), measured=mean, predicted=float(bound),
+                    interval=(lower, float("inf")), details={"p-value of H0: mean <= bound": p})
 
 
 def agreement(what: str, observed: object, predicted: object, test: str) -> Decision:

@@ -3,12 +3,15 @@
 Installed as ``sgd_conformance.mutants`` (they live in ``tests/`` beside the tests that use them). One module per
 family (``sgd``, ``sgld``, ``sde``; ``contract`` holds implementations that break the contract rather than a claim),
 each with a correct variant that every check must pass. A claim's record names the mutants its check must catch
-(``@claim(mutants=...)``); the power tests and the calibration run them through :func:`spec`.
+(``@claim(mutants=...)``); the power tests and the calibration run them through :func:`spec`. The first line of a
+mutant's docstring, ``Bug: <what the user wrote>.`` (``Breach:`` for a contract breach), is what a check that catches
+it can catch in a user's code (:func:`bug`): README's claims table and the report show it.
 """
 
 from __future__ import annotations
 
 import importlib
+import inspect
 from pathlib import Path
 
 FAMILIES = ("sgd", "sgld", "sde")
@@ -29,3 +32,15 @@ def spec(family: str, name: str) -> str:
     """The SPEC that runs the mutant ``name`` of ``family`` (``--impl FAMILY=SPEC``): the file form, so that each run
     imports the module afresh and a mutant that keeps state (momentum, a delayed gradient) starts clean."""
     return f"{Path(__file__).with_name(f'{module_of(family, name)}.py')}:{name}"
+
+
+def bug(family: str, name: str) -> str:
+    """The bug class of the mutant ``name`` of ``family``: its docstring's first line without ``Bug:``/``Breach:``
+    and the final full stop, e.g. "noise sqrt(lr T) instead of sqrt(2 lr T)"."""
+    target = getattr(importlib.import_module(f"{__name__}.{module_of(family, name)}"), name)
+    doc = inspect.getdoc(target) or inspect.getdoc(type(target)) or ""
+    first = doc.splitlines()[0] if doc else ""
+    for prefix in ("Bug:", "Breach:"):
+        if first.startswith(prefix):
+            return first[len(prefix):].strip().rstrip(".")
+    raise LookupError(f"mutant {family}:{name} has no 'Bug:' or 'Breach:' first docstring line")

@@ -27,7 +27,9 @@ def wrong_shape(theta: np.ndarray, grad: np.ndarray, lr: float) -> np.ndarray:
 
 
 def mutates_input(theta: np.ndarray, grad: np.ndarray, lr: float) -> np.ndarray:
-    """Breach: updates theta in place and returns it."""
+    """Breach: updates theta in place.
+
+    Updates theta in place and returns it."""
     theta -= lr * grad
     return theta
 
@@ -45,3 +47,10 @@ def sleeps(theta: np.ndarray, grad: np.ndarray, lr: float) -> np.ndarray:
 
 
 not_callable = 42
+
+
+def float32_arithmetic(theta: np.ndarray, grad: np.ndarray, lr: float) -> np.ndarray:
+    """Breach: computes in float32 behind a float64 result.
+
+    The GD step done on float32 copies and cast back: right dtype, float32 rounding (relative 6e-8 per entry)."""
+    return (theta.astype(np.float32) - np.float32(lr) * grad.astype(np.float32)).astype(np.float64)
