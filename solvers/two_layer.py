@@ -22,6 +22,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from sgd_conformance.solvers import chains
 from sgd_conformance.solvers._xp import namespace
 
 ACTIVATIONS = ("relu", "tanh")
@@ -184,21 +185,25 @@ def kernel_predict(params: Params, x: Any, targets: Any, x_new: Any, *, activati
     return forward(params, x_new, **kw) + (ntk_cross(params, x_new, x, **kw) @ coef)[..., 0]
 
 
-def linearised_gd(params: Params, x: Any, targets: Any, *, steps: int, lr: Any, activation_name: str,
-                  scaling: str = "ntk") -> Params:
+def linearised_gd(params: Params, x: Any, targets: Any, *, steps: int, step: chains.Step, activation_name: str,
+                  scaling: str = "ntk", observe: Callable[[int, Any], None] | None = None) -> Params:
     r"""Full-batch GD from :math:`\delta\theta_0 = 0` on the linearised model's loss
-    :math:`\tfrac12\|f_0(X) + J\delta\theta - Y\|^2`: :math:`\delta\theta_{k+1} = \delta\theta_k - \eta J^\top
-    (J\delta\theta_k - R)`. ``lr`` is a scalar or of shape ``(...)`` (one per replicate). Returns the displacement."""
+    :math:`\tfrac12\|f_0(X) + J\delta\theta - Y\|^2`: ``steps`` calls
+    :math:`\delta\theta \leftarrow \mathrm{step}(\delta\theta, J^\top(J\delta\theta - R))` on the flat
+    displacements ``(..., n + n d)`` (one row per replicate network; ``step`` holds the learning rate, e.g. a GD step
+    :math:`\delta\theta - \eta g`). ``observe(k, delta_k)`` as in :func:`solvers.chains.iterate`. Returns the
+    displacement."""
     xp = namespace(params.w, x, targets)
     kw = {"activation_name": activation_name, "scaling": scaling}
     residual = targets - forward(params, x, **kw)
     jac = flat_jacobian(params, x, **kw)
     jac_t = xp.matrix_transpose(jac)
-    rate = xp.asarray(lr, dtype=jac.dtype)[..., None]
-    delta = xp.zeros((*jac.shape[:-2], jac.shape[-1]), dtype=jac.dtype)
-    for _ in range(steps):
-        delta = delta - rate * (jac_t @ ((jac @ delta[..., None])[..., 0] - residual)[..., None])[..., 0]
-    return unflatten(delta, params.a.shape[-1], params.w.shape[-1])
+
+    def gradient(delta: Any) -> Any:
+        return (jac_t @ ((jac @ delta[..., None])[..., 0] - residual)[..., None])[..., 0]
+
+    start = xp.zeros((*jac.shape[:-2], jac.shape[-1]), dtype=jac.dtype)
+    return unflatten(chains.iterate(step, gradient, start, steps, observe), params.a.shape[-1], params.w.shape[-1])
 
 
 def time_scale(n: int, scaling: str) -> float:
@@ -211,23 +216,34 @@ def time_scale(n: int, scaling: str) -> float:
     raise ValueError(f"scaling {scaling!r} not in {SCALINGS}")
 
 
-def train_gd(params: Params, x: Any, targets: Any, *, steps: int, lr: float, activation_name: str,
-             scaling: str = "ntk") -> Params:
-    r"""Full-batch GD on the squared loss :math:`L = \tfrac12\sum_N (f(x_N) - y_N)^2`, vectorised over replicate
-    networks: :math:`\theta \leftarrow \theta - \eta\,\tau_n\nabla L` with :math:`\tau_n` = :func:`time_scale`.
-    ``targets``: ``(..., N)``. Returns the trained parameters."""
+def loss_gradient(params: Params, x: Any, targets: Any, *, activation_name: str, scaling: str = "ntk") -> Any:
+    r"""Gradient of the mean squared loss :math:`L = \tfrac1{2N}\sum_N (f(x_N) - y_N)^2` in the coordinates of
+    :func:`flatten`, :math:`J^\top(f - y)/N`, shape ``(..., n + n d)``; computed per neuron
+    (:math:`\partial L/\partial a_i = s_n\sum_N e_N\sigma(z_{Ni})/N`, :math:`\partial L/\partial w_i =
+    s_n a_i\sum_N e_N\sigma'(z_{Ni})x_N/N`, :math:`e = f - y`) without forming J. ``targets``: ``(..., N)``."""
     xp = namespace(params.w, x, targets)
     sigma, first, _ = activation(activation_name, xp)
-    n = params.a.shape[-1]
-    step = lr * time_scale(n, scaling) * output_scale(n, scaling)
-    a, w = params.a, params.w
-    for _ in range(steps):
-        pre = x @ xp.matrix_transpose(w)  # (..., N, n)
-        err = targets - output_scale(n, scaling) * xp.sum(sigma(pre) * a[..., None, :], axis=-1)  # (..., N)
-        grad_a = (err[..., None, :] @ sigma(pre))[..., 0, :]  # -dL/da / s
-        grad_w = a[..., None] * (xp.matrix_transpose(err[..., :, None] * first(pre)) @ x)  # -dL/dw / s
-        a, w = a + step * grad_a, w + step * grad_w
-    return Params(a=a, w=w)
+    scale = output_scale(params.a.shape[-1], scaling)
+    pre = preactivations(params, x)  # (..., N, n)
+    hidden = sigma(pre)
+    err = (scale * xp.sum(hidden * params.a[..., None, :], axis=-1) - targets) * (scale / x.shape[0])  # (..., N)
+    grad_a = (err[..., None, :] @ hidden)[..., 0, :]
+    grad_w = params.a[..., None] * (xp.matrix_transpose(err[..., :, None] * first(pre)) @ x)
+    return flatten(Params(a=grad_a, w=grad_w))
+
+
+def train(params: Params, x: Any, targets: Any, *, steps: int, step: chains.Step, activation_name: str,
+          scaling: str = "ntk") -> Params:
+    r"""Full-batch training on the mean squared loss, vectorised over replicate networks: ``steps`` calls
+    :math:`\theta \leftarrow \mathrm{step}(\theta, \nabla L(\theta))` on the flat parameters ``(..., n + n d)``
+    (:func:`flatten`, :func:`loss_gradient`); ``step`` holds the learning rate (GD at one unit of time per step:
+    :math:`\eta\,\tau_n`, :func:`time_scale`). ``targets``: ``(..., N)``. Returns the trained parameters."""
+    n, d = params.w.shape[-2:]
+
+    def gradient(theta: Any) -> Any:
+        return loss_gradient(unflatten(theta, n, d), x, targets, activation_name=activation_name, scaling=scaling)
+
+    return unflatten(chains.iterate(step, gradient, flatten(params), steps), n, d)
 
 
 def unit_input(rng: Any, d: int) -> Any:

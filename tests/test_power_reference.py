@@ -1,5 +1,6 @@
-"""Power of the checks of family ``reference`` (claims about the theory): each must fail when the theory it
-relies on is replaced by a wrong derivation (monkeypatched into the modules the in-process run shares)."""
+"""Power of the checks against mistakes of the theory they rely on (claims of family ``reference``, and the exact
+model side of ``sde.sme-weak-order``, whose SGD side is the user's): each must fail when that theory is replaced by a
+wrong derivation (monkeypatched into the modules the in-process run shares)."""
 
 from __future__ import annotations
 

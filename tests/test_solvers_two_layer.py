@@ -3,11 +3,14 @@ matrix vs J J'; scalings; shapes."""
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pytest
 
 from sgd_conformance.solvers import two_layer
 from sgd_conformance.solvers.rng import generator
+from sgd_conformance.solvers.sgd import gd_step
 
 
 def _params(name: str, n: int = 7, d: int = 3, a_law: str = "gaussian") -> tuple[two_layer.Params, np.ndarray]:
@@ -138,23 +141,27 @@ def test_min_norm_step_kernel_predict_and_linearised_gd() -> None:
     np.testing.assert_allclose(two_layer.kernel_predict(params, x, y, x_new, activation_name="tanh"), expected,
                                rtol=1e-10)
     lr = 1.0 / np.linalg.eigvalsh(jac @ jac.T)[-1]
-    gd = two_layer.linearised_gd(params, x, y, steps=20000, lr=lr, activation_name="tanh")
+    gd = two_layer.linearised_gd(params, x, y, steps=20000, step=partial(gd_step, lr=lr), activation_name="tanh")
     np.testing.assert_allclose(two_layer.flatten(gd), step, rtol=1e-6, atol=1e-9)
 
 
 @pytest.mark.parametrize("scaling", two_layer.SCALINGS)
-def test_train_gd_step_is_the_loss_gradient_times_the_time_scale(scaling: str) -> None:
-    """One step equals theta - eta tau_n J'(f - y) with J from the analytic Jacobian; the batch axis is vectorised."""
+def test_train_hands_the_step_the_mean_loss_gradient(scaling: str) -> None:
+    """One step of train with a GD step is theta - eta J'(f - y)/N with J from the analytic Jacobian (the flat
+    parameters of the replicate networks are the chains); the batch axis is vectorised."""
     rng = generator(1, "tests", "train")
     params = two_layer.init(rng, n=6, d=3, batch=(2,))
     x, y = rng.standard_normal((5, 3)), rng.standard_normal((2, 5))
-    out = two_layer.train_gd(params, x, y, steps=1, lr=0.1, activation_name="tanh", scaling=scaling)
+    out = two_layer.train(params, x, y, steps=1, step=partial(gd_step, lr=0.1), activation_name="tanh",
+                          scaling=scaling)
     jac = two_layer.flat_jacobian(params, x, activation_name="tanh", scaling=scaling)
     err = two_layer.forward(params, x, activation_name="tanh", scaling=scaling) - y
-    tau = two_layer.time_scale(6, scaling)
-    expected = two_layer.flatten(params) - 0.1 * tau * np.einsum("bip,bi->bp", jac, err)
+    expected = two_layer.flatten(params) - 0.1 * np.einsum("bip,bi->bp", jac, err) / 5
     np.testing.assert_allclose(two_layer.flatten(out), expected, rtol=1e-12)
-    assert tau == (6.0 if scaling == "mean_field" else 1.0)
+
+
+def test_time_scale_is_one_under_ntk_and_the_width_under_mean_field() -> None:
+    assert (two_layer.time_scale(6, "ntk"), two_layer.time_scale(6, "mean_field")) == (1.0, 6.0)
 
 
 def test_test_inputs_lie_on_the_sphere_of_radius_sqrt_d_and_keep_their_separation() -> None:

@@ -7,7 +7,8 @@ stochastic modified equations :math:`dX = -\nabla\tilde f\,dt + \sqrt\eta\,\sigm
 order), and the gradient flow :math:`E X_t^2 = e^{-2at}x_0^2`.
 
 The two symbolic builders below assemble closed forms of :mod:`sgd_conformance.theory` (Ornstein–Uhlenbeck moments,
-the SGLD/SGD k-step law, the derived modified loss).
+the SGLD/SGD k-step law, the derived modified loss). ``sde.sme-weak-order`` measures the SGD side on the implementation
+under test (its exact moment from its own steps) and sets it beside :func:`sgd_second_moment`.
 """
 
 from __future__ import annotations

@@ -17,7 +17,9 @@ def gd_correct_variant(theta: np.ndarray, grad: np.ndarray, lr: float) -> np.nda
 
 
 class HiddenMomentum:
-    """Bug: heavy-ball momentum 0.5 hidden inside a GD step (state kept between calls)."""
+    """Bug: heavy-ball momentum hidden in the step.
+
+    Heavy-ball momentum 0.5 hidden inside a GD step (state kept between calls)."""
 
     def __init__(self, beta: float = 0.5) -> None:
         self.beta = beta
@@ -34,22 +36,30 @@ gd_hidden_momentum = HiddenMomentum()
 
 
 def gd_lr_times_1_1(theta: np.ndarray, grad: np.ndarray, lr: float) -> np.ndarray:
-    """Bug: the step is 1.1 lr."""
+    """Bug: step size 1.1 lr.
+
+    The step is 1.1 lr."""
     return theta - 1.1 * lr * grad
 
 
 def gd_double_gradient(theta: np.ndarray, grad: np.ndarray, lr: float) -> np.ndarray:
-    """Bug: gradient of |theta|_H^2 used for the gradient of theta' H theta / 2 (a factor 2: threshold 1)."""
+    """Bug: gradient twice too large (a factor-2 convention slip).
+
+    Gradient of |theta|_H^2 used for the gradient of theta' H theta / 2 (a factor 2: threshold 1)."""
     return theta - 2.0 * lr * grad
 
 
 def gd_weight_decay(theta: np.ndarray, grad: np.ndarray, lr: float) -> np.ndarray:
-    """Bug: decoupled weight decay 1e-3 hidden in the step (converges to a ridge solution)."""
+    """Bug: weight decay hidden in the step.
+
+    Decoupled weight decay 1e-3 hidden in the step (converges to a ridge solution)."""
     return theta - lr * (grad + 1e-3 * theta)
 
 
 class DiagonalPreconditioning:
-    """Bug: AdaGrad-style diagonal preconditioning presented as GD (converges to another interpolant)."""
+    """Bug: AdaGrad-style preconditioning presented as GD.
+
+    AdaGrad-style diagonal preconditioning presented as GD (converges to another interpolant)."""
 
     def __init__(self) -> None:
         self.accumulated: np.ndarray | None = None
@@ -65,7 +75,9 @@ gd_diagonal_preconditioning = DiagonalPreconditioning()
 
 
 class StaleGradient:
-    """Bug: applies the gradient of the previous call (a one-step delay)."""
+    """Bug: applies the previous call's gradient (one-step delay).
+
+    Applies the gradient of the previous call (a one-step delay)."""
 
     def __init__(self) -> None:
         self.previous: np.ndarray | None = None
@@ -80,7 +92,9 @@ gd_stale_gradient = StaleGradient()
 
 
 class FrozenStepSize:
-    """Bug: keeps the first step size it is given and ignores a schedule (lr_k passed later is dropped)."""
+    """Bug: ignores a step-size schedule (keeps the first lr).
+
+    Keeps the first step size it is given and ignores a schedule (lr_k passed later is dropped)."""
 
     def __init__(self) -> None:
         self.first: tuple[tuple[int, ...], float] | None = None
@@ -95,23 +109,40 @@ gd_frozen_lr = FrozenStepSize()
 
 
 def gd_half_step(theta: np.ndarray, grad: np.ndarray, lr: float) -> np.ndarray:
-    """Bug: applies lr/2 internally (a sampler's eps/2 convention leaking into GD): stable up to sharpness 4/lr."""
+    """Bug: step size lr/2 (a sampler's eps/2 convention).
+
+    Applies lr/2 internally (a sampler's eps/2 convention leaking into GD): stable up to sharpness 4/lr."""
     return theta - 0.5 * lr * grad
 
 
 def sgd_clipped(theta: np.ndarray, grad: np.ndarray, lr: float) -> np.ndarray:
-    """Bug: gradient-norm clipping at 1 per chain hidden in the step (``clip_grad_norm_(params, 1.0)``): the step is
+    """Bug: gradient-norm clipping hidden in the step.
+
+    Gradient-norm clipping at 1 per chain hidden in the step (``clip_grad_norm_(params, 1.0)``): the step is
     lr * grad * min(1, 1/|grad|), shorter than SGD's wherever |grad| > 1."""
     norm = np.sqrt(np.sum(grad * grad, axis=1, keepdims=True))
     return theta - lr * grad * np.minimum(1.0, 1.0 / np.maximum(norm, 1e-300))
 
 
 def sgd_sign(theta: np.ndarray, grad: np.ndarray, lr: float) -> np.ndarray:
-    """Bug: sign-SGD (the small-beta limit of Adam) presented as SGD: each coordinate moves by lr whatever the size of
+    """Bug: sign-SGD presented as SGD.
+
+    Sign-SGD (the small-beta limit of Adam) presented as SGD: each coordinate moves by lr whatever the size of
     the gradient, so the step does not shrink with F and machine-learning noise no longer dies out."""
     return theta - lr * np.sign(grad)
 
 
 def sgd_lr_times_2(theta: np.ndarray, grad: np.ndarray, lr: float) -> np.ndarray:
-    """Bug: the step is 2 lr (a gradient of |theta|^2 used for the gradient of |theta|^2 / 2)."""
+    """Bug: step size 2 lr.
+
+    The step is 2 lr (a gradient of |theta|^2 used for the gradient of |theta|^2 / 2)."""
     return theta - 2.0 * lr * grad
+
+
+def gd_grad_over_parameter_count(theta: np.ndarray, grad: np.ndarray, lr: float) -> np.ndarray:
+    """Bug: gradient divided by the parameter count theta.shape[1].
+
+    A mean over theta's entries where the loss's gradient is not one: the step is lr * grad / d, so on a width-n
+    network the parameters move 1/n as far in the same time; the width exponents of NTK training drop by one and
+    mean-field training becomes lazy."""
+    return theta - lr * grad / theta.shape[1]
