@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-import sgd_conformance.checks.sgld_lazy  # noqa: F401  (shared with the in-process runs)
+import sgd_conformance.checks.sgld_lazy as positive
 import sgd_conformance.checks.sgld_lazy_loss as loss
 import sgd_conformance.checks.sgld_lazy_near_init as near_init
 from sgd_conformance.checks.harness import profiles, stats
@@ -96,6 +96,19 @@ def _sign_of_pi_minus_theta(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(lazy_training, "du_gram_entry", _du_entry(c * (sp.acos(c) - sp.pi) / (2 * sp.pi)))
 
 
+def _width_independent_neurons(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The random first layer drawn at the smallest width and tiled to the others: the Gram's law ignores m."""
+    original, smallest = two_layer.init, positive.DU_WIDTHS[0]
+
+    def tiled(rng: Any, *, n: int, d: int, batch: tuple[int, ...] = (), **kw: Any) -> two_layer.Params:
+        base = original(rng, n=smallest, d=d, batch=batch, **kw)
+        copies = n // smallest
+        return two_layer.Params(a=np.tile(base.a, (1,) * len(batch) + (copies,)),
+                                w=np.tile(base.w, (1,) * len(batch) + (copies, 1)))
+
+    monkeypatch.setattr(two_layer, "init", tiled)
+
+
 MODEL_MUTANTS = [
     pytest.param(MODEL, _unscaled_noise, "diffusion diffusion' = eta Sigma_a", id="model-unscaled-noise"),
     pytest.param(MODEL, _uncentred_factor, "diffusion diffusion' = eta Sigma_a", id="model-uncentred-factor"),
@@ -107,6 +120,7 @@ MODEL_MUTANTS = [
     pytest.param(POSITIVE, _arccos_in_degrees, "from J_0 equals", id="positive-arccos-degrees"),
     pytest.param(POSITIVE, _sign_of_pi_minus_theta, "lambda_0 = lambda_min(H_inf)",
                  id="positive-sign-of-pi-minus-theta"),
+    pytest.param(POSITIVE, _width_independent_neurons, "rises from m = 10", id="positive-width-independent-neurons"),
 ]
 
 
@@ -160,6 +174,29 @@ def test_em_bias_of_the_compared_moments_is_below_a_quarter_standard_error(name:
         mean, sd = quadratic_form_moments(weight, times)
         bias = (em_quadratic_form(weight, times, sizes["dt"]) - mean) / (sd / math.sqrt(sizes["chains"]))
         assert np.abs(bias).max() < 0.25, (cid, name, bias)
+
+
+@pytest.mark.parametrize("name", profiles.NAMES)
+def test_em_bias_of_the_windowed_log_slope_is_below_a_quarter_standard_error(name: str) -> None:
+    """sgld-lazy.exponential-loss compares an Euler–Maruyama log-slope with the exact one, two-sided."""
+    sizes = profiles.get(name).sizes(LOSS)
+    times = loss.LOSS_TIMES
+    mean, cov = loss.squared_norm_law(times)
+    design = np.column_stack([np.ones_like(times), -times])
+    solve = np.linalg.solve(design.T @ design, design.T)
+    se = math.sqrt((solve @ (cov / sizes["chains"] / np.outer(mean, mean)) @ solve.T)[1, 1])
+    em = em_quadratic_form(np.eye(lazy.problem().kernel0.shape[0]), times, sizes["dt"])
+    assert abs(loss.window_slope(times, em) - loss.window_slope(times, mean)) < 0.25 * se, name
+
+
+def test_squared_norm_law_agrees_with_the_oracle_moments_and_is_a_covariance() -> None:
+    times = loss.LOSS_TIMES
+    mean, cov = loss.squared_norm_law(times)
+    oracle_mean, oracle_sd = quadratic_form_moments(np.eye(lazy.problem().kernel0.shape[0]), times)
+    np.testing.assert_allclose(mean, oracle_mean, rtol=1e-10)
+    np.testing.assert_allclose(np.sqrt(np.diag(cov)), oracle_sd, rtol=1e-8)
+    np.testing.assert_allclose(cov, cov.T, rtol=1e-12)
+    assert np.linalg.eigvalsh(cov).min() > 0
 
 
 def test_compared_quadratic_forms_have_a_finite_fourth_moment_and_moderate_spread() -> None:

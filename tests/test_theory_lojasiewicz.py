@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
+from sgd_conformance.checks.oracles.lojasiewicz import line_exit_probability, line_setting
 from sgd_conformance.theory import lojasiewicz as L
 from sgd_conformance.theory.symbols import eta, sigma
 
@@ -189,3 +190,36 @@ def test_noise_expectation_rejects_higher_degrees() -> None:
     with pytest.raises(ValueError):
         L.noise_expectation(z[0] ** 3, z, sp.eye(2))
     assert L.noise_expectation(3 + z[0] + z[0] * z[1], z, sp.Matrix([[1, 5], [5, 2]])) == 8
+
+
+def test_line_multipliers_are_the_step_with_a_random_sign() -> None:
+    down, up = L.line_multipliers()
+    hv, ev, sv = 1.3, 0.4, 2.5
+    for theta in (0.2, 1.0, 3.7):
+        loss = hv * theta**2 / 2
+        steps = sorted((theta - ev * (hv * theta + np.sqrt(sv * loss) * z)) / theta for z in (-1.0, 1.0))
+        values = {L.h: hv, eta: ev, sigma: sv}
+        assert steps == pytest.approx([float(down.subs(values)), float(up.subs(values))], rel=1e-14)
+    mean_square = sp.expand((down**2 + up**2) / 2)
+    assert sp.simplify(mean_square - L.quadratic_factor(1).subs(L.m2, 1)) == 0  # E M^2 = rho on the line
+
+
+def test_line_exit_probability_by_enumerating_every_sign_sequence() -> None:
+    down, up, barrier, steps = 0.55, 1.4, 3.0, 16
+    exits = 0
+    for code in range(2**steps):
+        theta = 1.0
+        for j in range(steps):
+            theta *= up if code >> j & 1 else down
+            if theta > barrier:
+                exits += 1
+                break
+    assert line_exit_probability(down, up, barrier, steps) == pytest.approx(exits / 2**steps, rel=1e-12)
+
+
+def test_line_setting_constants() -> None:
+    line = line_setting()
+    assert (line["down"], line["up"]) == pytest.approx((0.1, 1.3), rel=1e-14)
+    assert (line["rho"], line["eta_max"]) == pytest.approx((0.85, 0.4), rel=1e-14)
+    assert line["exit_bound"] == pytest.approx(0.9 / (16 * (1 - 0.85**0.5)), rel=1e-12)
+    assert 2.0**-11 < line["exit_probability"] < 2.0**-11 + 2.0**-15  # eleven up-moves in a row, or almost

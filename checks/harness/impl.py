@@ -232,12 +232,13 @@ class Guard:
         return result
 
     def _check_precision(self, result: Any, inputs: dict[str, Any]) -> None:
-        """float64 arithmetic, probed once: on the first call whose inputs are not all float32 numbers, a result whose
-        every entry is a float32 number (cast to float64) was computed in float32 (by chance, each entry of a float64
-        computation is one with probability about 2^-29)."""
+        """float64 arithmetic, probed once: on the first call where no entry of any input is a float32 number (generic
+        float64 inputs: a structured start such as theta_0 = (1, 0) waits for a later step), a result whose every
+        entry is a float32 number (cast to float64) was computed in float32; a float64 computation that depends on
+        its inputs gives one with probability about 2^-29 per entry."""
         if self.precision_known or not inputs or result.shape[0] * result.shape[-1] < 2:
             return
-        if all(bool(_is_float32_valued(v)) for v in inputs.values()):
+        if not all(bool(_none_float32_valued(v)) for v in inputs.values()):
             return
         self.precision_known = True
         if bool(_is_float32_valued(result)):
@@ -263,10 +264,20 @@ class Guard:
                                     f"{self.calls} (first: chain {rows[0]}); {context}")
 
 
+def _float32_valued(a: Any) -> Any:
+    """Which entries of the float64 array ``a`` are exactly float32 numbers."""
+    xp = namespace(a)
+    return xp.astype(xp.astype(a, xp.float32), xp.float64) == a
+
+
 def _is_float32_valued(a: Any) -> Any:
     """Whether every entry of the float64 array ``a`` is exactly a float32 number."""
-    xp = namespace(a)
-    return xp.all(xp.astype(xp.astype(a, xp.float32), xp.float64) == a)
+    return namespace(a).all(_float32_valued(a))
+
+
+def _none_float32_valued(a: Any) -> Any:
+    """Whether no entry of the float64 array ``a`` is a float32 number."""
+    return not bool(namespace(a).any(_float32_valued(a)))
 
 
 def _xp_all_equal(a: Any, b: Any) -> Any:

@@ -162,6 +162,27 @@ def binomial_at_most(what: str, events: int, trials: int, bound: float, level: f
                          f"must not exceed the bound)")
 
 
+def binomial_equals(what: str, events: int, trials: int, probability: float, level: float) -> Decision:
+    """Exact two-sided binomial test of P(event) = ``probability`` (the p-value sums the outcomes no likelier than
+    the one observed); the interval is the two-sided Clopper–Pearson interval at confidence 1 - ``level``."""
+    p_value = float(sps.binomtest(events, trials, probability).pvalue)
+    return Decision(what=what, test=f"exact two-sided binomial test over {trials} independent chains",
+                          level=level, passed=p_value >= level, statistic=float(events), p_value=p_value,
+                          measured=events / trials, predicted=probability,
+                          interval=clopper_pearson(events, trials, level))
+
+
+def rate_rises(what: str, low: int, high: int, trials: int, level: float) -> Decision:
+    """Evidence that a rate rises from one condition to the next, from ``low`` and ``high`` events in ``trials``
+    independent trials each: Fisher's exact one-sided test of H0 p_high <= p_low (conditional on the total events,
+    hypergeometric; conservative under H0); the decision *passes* when it rejects H0 at ``level``, i.e. only when the
+    rise is significant (its p-value, in the details, is that of H0, not a false-alarm p-value)."""
+    p_value = float(sps.fisher_exact([[high, trials - high], [low, trials - low]], alternative="greater").pvalue)
+    return Decision(what=what, test=f"exact one-sided Fisher test of 'no rise', {trials} trials per condition",
+                          level=level, passed=bool(p_value < level), statistic=float(high - low) / trials,
+                          measured=high / trials, predicted=low / trials, details={"p-value of H0: no rise": p_value})
+
+
 def mcnemar_not_worse(what: str, fail_low: np.ndarray, fail_high: np.ndarray, level: float) -> Decision:
     """One-sided exact McNemar test that ``P(fail under the second condition) <= P(fail under the first)`` on paired
     trials (coupled chains): among discordant pairs, ``b = #(fails only under the second) ~ Bin(b + c, 1/2)`` at the

@@ -17,6 +17,7 @@ from functools import cache
 
 import array_api_compat.numpy as xnp
 import numpy as np
+from scipy.linalg import expm
 
 from sgd_conformance.checks.oracles import linearised_training
 from sgd_conformance.checks.oracles.moment_equations import LinearMomentModel, QuadraticCovariance
@@ -99,3 +100,25 @@ def function_space_generator(model: LazySGLD) -> np.ndarray:
     drift = -np.column_stack([at(e)[0] for e in np.eye(n)])
     covariance = QuadraticCovariance.from_function(lambda e: at(e)[1] @ at(e)[1].T / model.eta, n)
     return LinearMomentModel(drift, np.zeros(n), covariance, model.eta).generator()
+
+
+def squared_norm_law(times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    r"""Exact mean and covariance of :math:`(|e_t|^2)_t` at ``times`` (increasing) in the lazy limit from
+    :math:`e_0 = -y`: with :math:`G_p` the generator of :math:`E\,e^{\otimes p}`
+    (:func:`checks.oracles.linearised_training.tensor_generator`) and w = vec I, :math:`E|e_t|^2 =
+    w^\top e^{G_2t}e_0^{\otimes2}` and, by the Markov property, :math:`E[|e_s|^2|e_t|^2] = (w\otimes
+    e^{G_2^\top(t-s)}w)^\top e^{G_4s}e_0^{\otimes4}` for s <= t."""
+    p = problem()
+    n = p.kernel0.shape[0]
+    noise = linearised_training.noise_matrices(p.kernel0, ETA)
+    second = linearised_training.tensor_generator(p.kernel0 / n, noise, 2)
+    fourth = linearised_training.tensor_generator(p.kernel0 / n, noise, 4)
+    start = np.kron(p.targets, p.targets)
+    w = np.eye(n).reshape(-1)
+    mean = np.array([w @ expm(second * t) @ start for t in times])
+    cov = np.empty((times.size, times.size))
+    for i, s in enumerate(times):
+        tensor = expm(fourth * s) @ np.kron(start, start)
+        for j in range(i, times.size):
+            cov[i, j] = cov[j, i] = np.kron(w, expm(second.T * (times[j] - s)) @ w) @ tensor - mean[i] * mean[j]
+    return mean, cov
