@@ -116,3 +116,17 @@ def test_not_confirmed_is_no_pytest_failure_and_the_summary_lists_it(pytester: p
     assert result.ret == pytest.ExitCode.OK
     result.stdout.fnmatch_lines(["*sgd-conformance*", "*report-only: 1*",
                                  "not confirmed (report-only, not a failure): mfld.annealing: *"])
+
+
+def test_the_dynamic_claims_decide_on_the_users_sgd() -> None:
+    for claim in ("lecture.ntk-lazy", "lecture.mean-field-moves", "lecture.ntk-dual-solution", "sde.sme-weak-order"):
+        assert CLAIMS[claim].scope_label == "decides on your sgd", claim
+        assert CLAIMS[claim].mutants, claim
+
+
+def test_an_integrator_that_reads_another_time_fails_at_least_two_sde_checks() -> None:
+    shifted = [c.id for c in CLAIMS.values() if "coefficients_at_t_plus_1000_dt" in c.mutants]
+    assert len(shifted) >= 2 and all(CLAIMS[c].family == "sde" for c in shifted)
+    for claim in shifted[:2]:
+        result = run_check(claim, "--impl", mutant("sde", "coefficients_at_t_plus_1000_dt"))
+        assert result["outcome"] == "failed", result["message"]
