@@ -26,8 +26,10 @@ def test_check_catches_the_mutants_of_its_record(claim: str, family: str, bug: s
 
 @pytest.mark.parametrize(("claim", "family"), MUST_PASS)
 def test_check_passes_the_correct_variant_of_its_family(claim: str, family: str) -> None:
+    """Passed, or, for a report-only claim whose measurement contradicts it, not confirmed (its guards held)."""
     result = run_check(claim, "--impl", mutant(family, CORRECT[family]))
-    assert result["outcome"] == "passed", result["message"]
+    expected = ("passed", "not-confirmed") if CLAIMS[claim].report_only else ("passed",)
+    assert result["outcome"] in expected, result["message"]
     assert result["implementation"].endswith(f":{CORRECT[family]}")
 
 
