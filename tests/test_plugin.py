@@ -11,6 +11,8 @@ import pytest
 from tests.power import ROOT, mutant, pytest_args, run_check
 
 GD_STABILITY = "lecture.gd-stability"
+#: a NumPy-form SPEC (no torch: an in-process pytester session must not import torch, which cannot be imported twice)
+CORRECT_SGD = f"{ROOT / 'tests' / 'mutants' / 'sgd.py'}:gd_correct_variant"
 
 
 def test_help_lists_the_options(pytester: pytest.Pytester) -> None:
@@ -32,6 +34,10 @@ def test_help_lists_the_options(pytester: pytest.Pytester) -> None:
     ("sgd", "*expected FAMILY=SPEC*"),
     ("sde=torch:torch.optim:SGD", "*the sde family has no torch form*"),
     ("sgd=missing/file.py:step", "*no such file*"),
+    (f"sgd={CORRECT_SGD}(0.9)", "*give keyword arguments only*"),
+    (f"sgd={CORRECT_SGD}(lr=__import__('os'))", "*the value of 'lr' is not a literal*"),
+    (f"sgd={CORRECT_SGD}(momentum=0.9)", "*unexpected keyword argument 'momentum'*"),
+    (f"sgd={CORRECT_SGD}(lr=0.9", "*the arguments must close the SPEC*"),
 ])
 def test_bad_spec_is_a_usage_error_before_any_check(pytester: pytest.Pytester, impl: str, message: str) -> None:
     result = pytester.runpytest_inprocess(*pytest_args(GD_STABILITY), "--impl", impl)

@@ -58,16 +58,13 @@ def test_torch_sgd_passes_the_sgd_checks() -> None:
         assert result["outcome"] == "passed", result["message"]
 
 
-def test_stability_check_catches_torch_sgd_with_momentum(pytester: pytest.Pytester) -> None:
+def test_stability_check_catches_torch_sgd_with_momentum_given_in_the_spec() -> None:
+    """Keyword arguments in the SPEC configure the optimizer without a wrapper file; the reproduce line quotes them."""
     _require_torch()
-    factory = pytester.makepyfile(momentum_sgd="""
-        import torch
-        def SGD(params, lr):
-            return torch.optim.SGD(params, lr=lr, momentum=0.5)
-    """)
-    result = run_check("lecture.gd-stability", "--impl", f"sgd=torch:{factory.stem}:SGD")
-    assert_caught(result, factory.stem)
+    result = run_check("lecture.gd-stability", "--impl", "sgd=torch:torch.optim:SGD(momentum=0.5)")
+    assert_caught(result, "torch:torch.optim:SGD(momentum=0.5)")
     assert result["outcome"] == "failed", result["message"]
+    assert "--sgdc-impl 'sgd=torch:torch.optim:SGD(momentum=0.5)'" in result["message"]
 
 
 def test_torch_sgld_optimizer_passes_the_exact_law_check() -> None:

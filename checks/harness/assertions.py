@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, cast
 
@@ -127,6 +128,7 @@ def not_confirmed_message(run: ClaimRun) -> str:
 def reproduce_command(run: ClaimRun) -> str:
     """The command that runs this check again, from any directory (the canonical option names, which no other
     plugin can take)."""
-    impl = f" --sgdc-impl {run.claim.family}={run.implementation}" if run.implementation != "reference" else ""
+    impl = (f" --sgdc-impl {shlex.quote(f'{run.claim.family}={run.implementation}')}"
+            if run.implementation != "reference" else "")
     return (f"pytest --pyargs sgd_conformance.checks --sgdc-claims {run.claim.id}{impl} --sgdc-seed {run.seed} "
             f"--sgdc-profile {run.profile} --sgdc-backend {run.backend}")

@@ -1,7 +1,8 @@
 """Implementations under test: resolving ``--impl FAMILY=SPEC``, adapters, and the contract guard.
 
 SPEC forms: ``MODULE:ATTR`` or ``path/to/file.py:ATTR`` (NumPy form), ``torch:MODULE:ATTR`` (a PyTorch
-optimizer factory). The contract (README, "Validate your implementation"):
+optimizer factory), each optionally with literal keyword arguments bound to ATTR
+(``torch:torch.optim:SGD(momentum=0.9)``). The contract (README, "Validate your implementation"):
 
 - ``sgd``:  ``fn(theta, grad, lr) -> theta_next``; torch: ``fn(params, lr=lr) -> Optimizer``.
 - ``sgld``: ``fn(theta, grad, lr, temperature, rng) -> theta_next``; torch: ``fn(params, lr=lr, temperature=T)``.
@@ -15,8 +16,12 @@ message names what the implementation did.
 
 from __future__ import annotations
 
+import ast
+import functools
 import importlib
 import importlib.util
+import inspect
+import re
 import signal
 import sys
 import threading
@@ -103,7 +108,54 @@ def parse_option(option: str) -> tuple[str, str]:
 
 
 def resolve(family: str, spec: str) -> Implementation:
-    """Import ``spec`` for ``family``; :class:`UsageError` with one clear line if that is impossible."""
+    """Import ``spec`` for ``family``; :class:`UsageError` with one clear line if that is impossible. A SPEC may end
+    in keyword arguments, ``ATTR(name=literal, ...)``, which are bound to ATTR (:func:`split_arguments`)."""
+    base, kwargs = split_arguments(family, spec)
+    found = _resolve(family, base)
+    if not kwargs:
+        return found
+    _check_keywords(found.target, kwargs, family, spec)
+    return Implementation(family, spec, found.form, functools.partial(found.target, **kwargs))
+
+
+def split_arguments(family: str, spec: str) -> tuple[str, dict[str, Any]]:
+    """``(SPEC without arguments, keyword arguments)`` of ``MODULE:ATTR(name=value, ...)``. The values must be Python
+    literals (numbers, strings, booleans, None, tuples, lists, dicts: :func:`ast.literal_eval`); positional arguments,
+    expressions and names are usage errors, so a SPEC never runs code of its own."""
+    match = re.fullmatch(r"(?P<base>.*?:[A-Za-z_]\w*)\((?P<args>.*)\)", spec, flags=re.S)
+    if match is None:
+        if re.search(r":[A-Za-z_]\w*\(", spec):
+            raise UsageError(f"--impl {family}={spec}: the arguments must close the SPEC: ATTR(name=value, ...)")
+        return spec, {}
+    try:
+        call = ast.parse(f"f({match['args']})", mode="eval").body
+    except SyntaxError as exc:
+        raise UsageError(f"--impl {family}={spec}: cannot parse the arguments ({exc.msg})") from None
+    if not isinstance(call, ast.Call) or call.args or any(k.arg is None for k in call.keywords):
+        raise UsageError(f"--impl {family}={spec}: give keyword arguments only, e.g. ATTR(momentum=0.9)")
+    kwargs: dict[str, Any] = {}
+    for keyword in call.keywords:
+        try:
+            kwargs[str(keyword.arg)] = ast.literal_eval(keyword.value)
+        except ValueError:
+            raise UsageError(f"--impl {family}={spec}: the value of {keyword.arg!r} is not a literal "
+                             f"({ast.unparse(keyword.value)})") from None
+    return match["base"], kwargs
+
+
+def _check_keywords(target: Callable[..., Any], kwargs: dict[str, Any], family: str, spec: str) -> None:
+    """A keyword that ATTR does not take is a usage error (where ATTR's signature can be read)."""
+    try:
+        signature = inspect.signature(target)
+    except (TypeError, ValueError):
+        return
+    try:
+        signature.bind_partial(**kwargs)
+    except TypeError as exc:
+        raise UsageError(f"--impl {family}={spec}: {exc}") from None
+
+
+def _resolve(family: str, spec: str) -> Implementation:
     if spec.startswith("torch:"):
         if family == "sde":
             raise UsageError(f"--impl sde={spec}: the sde family has no torch form; give MODULE:ATTR")
