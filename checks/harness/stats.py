@@ -187,13 +187,19 @@ def mcnemar_not_worse(what: str, fail_low: np.ndarray, fail_high: np.ndarray, le
     """One-sided exact McNemar test that ``P(fail under the second condition) <= P(fail under the first)`` on paired
     trials (coupled chains): among discordant pairs, ``b = #(fails only under the second) ~ Bin(b + c, 1/2)`` at the
     boundary, so ``p = P(Bin(b + c, 1/2) >= b)``."""
-    b = int(np.sum(fail_high & ~fail_low))
-    c = int(np.sum(fail_low & ~fail_high))
-    p_value = float(sps.binom.sf(b - 1, b + c, 0.5)) if b + c else 1.0
+    b, c, p_value = _sign_test(fail_high, fail_low)
     return Decision(what=what, test="exact one-sided McNemar test on coupled chains", level=level,
                     passed=bool(p_value >= level), statistic=float(b), p_value=p_value,
                     measured=float(fail_high.mean()), predicted=float(fail_low.mean()),
                     details={"only_larger": b, "only_smaller": c})
+
+
+def _sign_test(fail_more: np.ndarray, fail_less: np.ndarray) -> tuple[int, int, float]:
+    """Discordant counts ``(#fails only under the first, #fails only under the second)`` of paired trials and the
+    exact one-sided p-value of "the first fails no more often": ``P(Bin(b + c, 1/2) >= b)`` (1 without discordance)."""
+    b = int(np.sum(fail_more & ~fail_less))
+    c = int(np.sum(fail_less & ~fail_more))
+    return b, c, float(sps.binom.sf(b - 1, b + c, 0.5)) if b + c else 1.0
 
 
 def fails_less_often(what: str, fail_first: np.ndarray, fail_second: np.ndarray, level: float) -> Decision:
@@ -201,9 +207,7 @@ def fails_less_often(what: str, fail_first: np.ndarray, fail_second: np.ndarray,
     test on discordant pairs, ``c = #(fails only under the second) ~ Bin(b + c, 1/2)`` at the boundary, ``p =
     P(Bin(b + c, 1/2) >= c)``; the decision *passes* when it rejects "the first fails at least as often" at
     ``level`` (for the measurement of a report-only claim, confirmed only by data in the claimed direction)."""
-    b = int(np.sum(fail_first & ~fail_second))
-    c = int(np.sum(fail_second & ~fail_first))
-    p_value = float(sps.binom.sf(c - 1, b + c, 0.5)) if b + c else 1.0
+    c, b, p_value = _sign_test(fail_second, fail_first)
     return Decision(what=what, test=f"exact one-sided sign test on {b + c} discordant pairs", level=level,
                     passed=bool(p_value < level), statistic=float(c), measured=float(np.mean(fail_first)),
                     predicted=float(np.mean(fail_second)),

@@ -27,9 +27,7 @@ def wrong_shape(theta: np.ndarray, grad: np.ndarray, lr: float) -> np.ndarray:
 
 
 def mutates_input(theta: np.ndarray, grad: np.ndarray, lr: float) -> np.ndarray:
-    """Breach: updates theta in place.
-
-    Updates theta in place and returns it."""
+    """Breach: updates theta in place (and returns it)."""
     theta -= lr * grad
     return theta
 

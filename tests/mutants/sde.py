@@ -63,7 +63,7 @@ def em_in_place(x: np.ndarray, t: float, dt: float, drift: Any, diffusion: Any, 
 def increments_rescaled(x: np.ndarray, t: float, dt: float, drift: Any, diffusion: Any, dW: np.ndarray) -> np.ndarray:
     """Bug: dW multiplied by sqrt(2).
 
-    DW multiplied by sqrt(2) (a diffusion twice too large in variance)."""
+    dW multiplied by sqrt(2) (a diffusion twice too large in variance)."""
     return x + dt * drift(x, t) + _diffuse(diffusion(x, t), math.sqrt(2.0) * dW)
 
 

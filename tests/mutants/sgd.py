@@ -36,9 +36,7 @@ gd_hidden_momentum = HiddenMomentum()
 
 
 def gd_lr_times_1_1(theta: np.ndarray, grad: np.ndarray, lr: float) -> np.ndarray:
-    """Bug: step size 1.1 lr.
-
-    The step is 1.1 lr."""
+    """Bug: step size 1.1 lr."""
     return theta - 1.1 * lr * grad
 
 

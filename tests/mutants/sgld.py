@@ -50,9 +50,7 @@ def sgld_global_rng(theta: np.ndarray, grad: np.ndarray, lr: float, temperature:
 
 def sgld_in_place(theta: np.ndarray, grad: np.ndarray, lr: float, temperature: float,
                   rng: np.random.Generator) -> np.ndarray:
-    """Breach: updates theta in place.
-
-    Updates theta in place and returns it."""
+    """Breach: updates theta in place (and returns it)."""
     theta -= lr * grad - math.sqrt(2 * lr * temperature) * rng.standard_normal(theta.shape)
     return theta
 
@@ -61,7 +59,7 @@ def sgld_half_speed(theta: np.ndarray, grad: np.ndarray, lr: float, temperature:
                     rng: np.random.Generator) -> np.ndarray:
     """Bug: lr read as Welling & Teh's eps (step lr/2).
 
-    Lr read as Welling & Teh's eps (step eps/2 = lr/2): right law, but one step covers time lr/2."""
+    lr read as Welling & Teh's eps (step eps/2 = lr/2): right law, but one step covers time lr/2."""
     return theta - 0.5 * lr * grad + math.sqrt(lr * temperature) * rng.standard_normal(theta.shape)
 
 
