@@ -22,12 +22,19 @@ def sample_indices(rng: np.random.Generator, chains: int, population: int, batch
     return np.argsort(rng.random((chains, population)), axis=1)[:, :batch]
 
 
-def least_squares_minibatch_gradient(theta: Any, features: Any, targets: Any, indices: np.ndarray) -> Any:
-    """``(chains, d)`` minibatch gradients, chain c using the samples ``indices[c]``."""
+def least_squares_per_sample_gradients(theta: Any, features: Any, targets: Any, indices: Any) -> Any:
+    """``(chains, b, d)`` per-sample gradients ``g_j = x_j (x_j' theta_c - y_j)``, chain c using the samples
+    ``indices[c]`` (an integer array ``(chains, b)``, NumPy or of the namespace of ``theta``)."""
     xp = namespace(theta)
     chains, batch = indices.shape
     flat = xp.asarray(indices.reshape(-1))
     x = xp.reshape(xp.take(features, flat, axis=0), (chains, batch, features.shape[1]))
     y = xp.reshape(xp.take(targets, flat, axis=0), (chains, batch))
     residual = xp.sum(x * theta[:, None, :], axis=-1) - y
-    return xp.sum(residual[:, :, None] * x, axis=1) / batch
+    return residual[:, :, None] * x
+
+
+def least_squares_minibatch_gradient(theta: Any, features: Any, targets: Any, indices: np.ndarray) -> Any:
+    """``(chains, d)`` minibatch gradients, chain c using the samples ``indices[c]``: the mean of
+    :func:`least_squares_per_sample_gradients` over the batch."""
+    return namespace(theta).mean(least_squares_per_sample_gradients(theta, features, targets, indices), axis=1)

@@ -1,4 +1,5 @@
-"""A correct torch-form SGLD optimizer, for the ``torch:`` SPEC of the ``sgld`` family in tests."""
+"""torch-form implementations for the ``torch:`` SPECs of the tests: a correct SGLD optimizer, an inverse-power
+schedule as ``LambdaLR``, and an EMA ``AveragedModel`` (the uniform average's wrong twin)."""
 
 from __future__ import annotations
 
@@ -21,3 +22,16 @@ class SGLD(torch.optim.Optimizer):
             for p in group["params"]:
                 if p.grad is not None:
                     p.add_(-group["lr"] * p.grad + scale * torch.randn_like(p))
+
+
+def inverse_power_lambda_lr(optimizer: torch.optim.Optimizer, k0: float, power: float) -> Any:
+    """The inverse-power schedule lr0 (1 + k/k0)^-power as torch's ``LambdaLR`` (factor times the initial lr)."""
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda k: (1 + k / k0) ** -power)
+
+
+def ema_averaged_model(module: torch.nn.Module) -> Any:
+    """An exponential moving average (decay 0.9) through ``AveragedModel``'s ``multi_avg_fn``: not a uniform
+    average."""
+    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+    return AveragedModel(module, multi_avg_fn=get_ema_multi_avg_fn(0.9))

@@ -333,14 +333,16 @@ def caught(result: dict[str, Any], bug: str) -> bool:
 
 def run_power(settings: Settings, scope: Sequence[Claim]) -> list[dict[str, Any]]:
     """One power line per (claim, mutant of its record, seed): ``{test, claim, bug, run, seed, outcome, caught}``."""
-    pairs = [(claim, bug) for claim in scope for bug in claim.mutants]
+    pairs = [(claim, bug, family, name) for claim in scope
+             for bug, (family, name) in zip(claim.mutants, claim.mutant_families(), strict=True)]
     runs = mutant_runs(settings)
-    tasks = [(claim.id, {claim.family: mutants.spec(claim.family, bug)}, seed) for claim, bug in pairs
+    tasks = [(claim.id, {family: mutants.spec(family, name)}, seed) for claim, _, family, name in pairs
              for seed in runs]
     results = run_tasks(tasks, settings.workers)
     return [{"test": POWER_TEST, "claim": claim.id, "bug": bug, "run": seed, "seed": seed,
-             "outcome": result["outcome"], "caught": caught(result, bug)}
-            for (claim, bug, seed), result in zip(((c, b, s) for c, b in pairs for s in runs), results, strict=True)]
+             "outcome": result["outcome"], "caught": caught(result, bug.rpartition(":")[2])}
+            for (claim, bug, seed), result in zip(((c, b, s) for c, b, _, _ in pairs for s in runs), results,
+                                                  strict=True)]
 
 
 def mutant_runs(settings: Settings) -> list[int]:

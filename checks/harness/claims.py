@@ -2,7 +2,9 @@
 
 A claim is one published statement made executable. Everything the project knows about it is declared once, in the
 ``@claim(...)`` decorator above its check: a stable id, the family of implementations it constrains (``sgd`` |
-``sgld`` | ``sde``, or ``reference`` for claims about the theory alone), the exact statement, its hypotheses, its
+``sgld`` | ``sde``, a training-loop component ``sampler`` | ``reduction`` | ``schedule`` | ``averaging``, or
+``reference`` for claims about the theory alone) and the loop components its check runs besides (``components``),
+the exact statement, its hypotheses, its
 source, a false-alarm budget, the sample sizes of each profile and what they buy (``power``), whether the verdict is
 report-only (and why), and the mutants its check must catch. Profiles, calibration, the power tests, README and the
 report read this record; :func:`sgd_conformance.run_claim` runs its check.
@@ -21,9 +23,11 @@ from sgd_conformance.reports.model import Figure
 if TYPE_CHECKING:
     from sgd_conformance.checks.harness.impl import Guard
 
-FAMILIES = ("sgd", "sgld", "sde", "reference")
+#: the components of a minibatch training loop (:mod:`sgd_conformance.solvers.training_loop`)
+LOOP_FAMILIES = ("sampler", "reduction", "schedule", "averaging")
 #: families whose implementation a user can put under test (``--impl FAMILY=SPEC``)
-IMPL_FAMILIES = ("sgd", "sgld", "sde")
+IMPL_FAMILIES = ("sgd", "sgld", "sde", *LOOP_FAMILIES)
+FAMILIES = (*IMPL_FAMILIES, "reference")
 PROFILES = ("quick", "standard", "thorough")
 DEFAULT_BUDGET = 1e-3
 
@@ -38,7 +42,9 @@ class Claim:
     to the check's sample sizes; ``power`` says what the profiles buy against the mutants; ``report_only`` is empty
     when the check decides the claim, else why its verdict is only a guard around a reported measurement;
     ``reported_part`` names the part of a deciding claim that is report-only (and why);
-    ``mutants`` names the implementation mutants (:mod:`sgd_conformance.mutants`) and ``oracle_mutants`` the
+    ``components`` names the training-loop families (:data:`LOOP_FAMILIES`) whose implementations the check runs
+    besides :attr:`family`'s; ``mutants`` names the implementation mutants (:mod:`sgd_conformance.mutants`),
+    ``NAME`` for one of :attr:`family` and ``FAMILY:NAME`` for one of a component, and ``oracle_mutants`` the
     mistakes of the suite's own theory or solvers that the check must catch; ``no_mutant_reason`` says why there
     are none, where there are none.
     """
@@ -57,7 +63,21 @@ class Claim:
     mutants: tuple[str, ...] = ()
     oracle_mutants: tuple[str, ...] = ()
     no_mutant_reason: str = ""
+    components: tuple[str, ...] = ()
     check: Callable[..., None] | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def families(self) -> tuple[str, ...]:
+        """Every implementation family the check runs: :attr:`family` first, then :attr:`components`."""
+        return () if self.family == "reference" else (self.family, *self.components)
+
+    def mutant_families(self) -> list[tuple[str, str]]:
+        """``(family, name)`` of each mutant the record names (an unqualified name is one of :attr:`family`)."""
+        pairs = []
+        for mutant in self.mutants:
+            family, sep, name = mutant.partition(":")
+            pairs.append((family, name) if sep else (self.family, mutant))
+        return pairs
 
     @property
     def module(self) -> str:
@@ -80,7 +100,9 @@ class Claim:
             return "theory and reference solvers only"
         if self.scope == "report-only":
             return "report-only" + (f"; its guards run your {self.family}" if self.family != "reference" else "")
-        return f"decides on your {self.family}" + ("; part report-only" if self.reported_part else "")
+        used = list(self.families)
+        names = used[0] if len(used) == 1 else ", ".join(used[:-1]) + " and " + used[-1]
+        return f"decides on your {names}" + ("; part report-only" if self.reported_part else "")
 
     def sizes_for(self, profile: str) -> Mapping[str, Any]:
         """The check's sample sizes at ``profile``."""
@@ -103,12 +125,18 @@ def claim(id: str, *, family: str, statement: str, hypotheses: str, source: str,
           budget: float = DEFAULT_BUDGET, seed_wording: str = "",
           sizes: Mapping[str, Mapping[str, Any]] | None = None, power: str = "", report_only: str = "",
           reported_part: str = "", mutants: tuple[str, ...] = (), oracle_mutants: tuple[str, ...] = (),
-          no_mutant_reason: str = "") -> Callable[[F], F]:
+          no_mutant_reason: str = "", components: tuple[str, ...] = ()) -> Callable[[F], F]:
     """Declare claim ``id`` and register the decorated function as its check (one check per claim)."""
     if family not in FAMILIES:
         raise ValueError(f"claim {id}: family {family!r} is not one of {FAMILIES}")
     if not 0 < budget < 1:
         raise ValueError(f"claim {id}: budget {budget} is not a probability")
+    if any(c not in LOOP_FAMILIES or c == family for c in components) or (components and family == "reference"):
+        raise ValueError(f"claim {id}: components {components} must be training-loop families {LOOP_FAMILIES} "
+                         "other than the claim's family, of a claim that runs an implementation")
+    for mutant in mutants:
+        if mutant.partition(":")[1] and mutant.partition(":")[0] not in components:
+            raise ValueError(f"claim {id}: mutant {mutant!r} is of a family the check does not run")
     sizes = dict(sizes or {})
     if sizes and set(sizes) != set(PROFILES):
         raise ValueError(f"claim {id}: sizes must be given for every profile {PROFILES}, got {sorted(sizes)}")
@@ -118,7 +146,7 @@ def claim(id: str, *, family: str, statement: str, hypotheses: str, source: str,
             id, family, _text(statement), _text(hypotheses), _text(source), budget, _text(seed_wording),
             MappingProxyType({p: MappingProxyType(dict(s)) for p, s in sizes.items()}), _text(power),
             _text(report_only), _text(reported_part), tuple(mutants), tuple(oracle_mutants), _text(no_mutant_reason),
-            fn)
+            tuple(components), fn)
         known = REGISTRY.get(id)
         if known is not None and (known != registered or known.module != registered.module):
             raise ValueError(f"claim id {id} is registered twice")
@@ -149,6 +177,8 @@ class ClaimRun:
     nodeid: str
     guard: Guard | None = None
     xp: Any = None
+    #: the guards of the training-loop components the check runs (``{family: Guard}``), the user's or the reference
+    components: dict[str, Guard] = field(default_factory=dict)
     decisions: list[Decision] = field(default_factory=list)
     figures: list[Figure] = field(default_factory=list)
     concluded: bool = False
@@ -172,6 +202,15 @@ class ClaimRun:
         if self.guard is None:
             raise RuntimeError(f"{self.id} is a claim about the theory alone: it runs no implementation")
         return self.guard
+
+    def component(self, family: str) -> Guard:
+        """The implementation of the training-loop component ``family`` (one of the claim's ``components``, or its
+        own family), behind its contract guard."""
+        if family == self.claim.family:
+            return self.impl
+        if family not in self.components:
+            raise RuntimeError(f"{self.id} does not declare the component {family!r} (@claim(components=...))")
+        return self.components[family]
 
     def stream(self, *labels: object, on_backend: bool = True) -> Any:
         """The random stream named ``(seed, claim id, *labels)``: a generator on the run's backend (NumPy's when

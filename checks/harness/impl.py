@@ -1,12 +1,19 @@
 """Implementations under test: resolving ``--impl FAMILY=SPEC``, adapters, and the contract guard.
 
 SPEC forms: ``MODULE:ATTR`` or ``path/to/file.py:ATTR`` (NumPy form), ``torch:MODULE:ATTR`` (a PyTorch
-optimizer factory), each optionally with literal keyword arguments bound to ATTR
+optimizer, sampler, scheduler or averaging factory), each optionally with literal keyword arguments bound to ATTR
 (``torch:torch.optim:SGD(momentum=0.9)``). The contract (README, "Validate your implementation"):
 
 - ``sgd``:  ``fn(theta, grad, lr) -> theta_next``; torch: ``fn(params, lr=lr) -> Optimizer``.
 - ``sgld``: ``fn(theta, grad, lr, temperature, rng) -> theta_next``; torch: ``fn(params, lr=lr, temperature=T)``.
 - ``sde``:  ``fn(x, t, dt, drift, diffusion, dW) -> x_next`` (one Itô step).
+- The training loop's components (:mod:`sgd_conformance.checks.harness.loop` calls them):
+  ``sampler``: ``fn(n, batch_size, rng, chains) -> [index arrays (chains, b_k)]`` (one epoch); torch:
+  ``fn(data_source[, generator=g]) -> Sampler`` (batched by ``BatchSampler(drop_last=False)`` unless it takes
+  ``batch_size`` and yields batches itself);
+  ``reduction``: ``fn(per_sample_grads, batch_size) -> grad`` (``(chains, b_k, d) -> (chains, d)``);
+  ``schedule``: ``fn(k, lr0=, k0=, power=) -> lr_k``; torch: ``fn(optimizer, k0=, power=) -> LRScheduler``;
+  ``averaging``: ``fn(avg, theta, k) -> avg_next``; torch: ``fn(module) -> AveragedModel``.
 
 Arrays are float64, batch-first ``(chains, d)``, and the arithmetic is float64; inputs must not be mutated. The
 :class:`Guard` turns every breach (raising, wrong type/shape/dtype, float32 arithmetic behind a float64 result, NaN/inf
@@ -39,10 +46,15 @@ from sgd_conformance.checks.harness.claims import IMPL_FAMILIES
 from sgd_conformance.solvers import sde as sde_schemes
 from sgd_conformance.solvers import sgd as sgd_reference
 from sgd_conformance.solvers import sgld as sgld_reference
+from sgd_conformance.solvers import training_loop
 from sgd_conformance.solvers._xp import asarray, is_numpy, namespace, to_numpy
 
-REFERENCE: dict[str, Callable[..., Any]] = {"sgd": sgd_reference.gd_step, "sgld": sgld_reference.sgld_step,
-                                            "sde": sde_schemes.euler_maruyama}
+REFERENCE: dict[str, Callable[..., Any]] = {
+    "sgd": sgd_reference.gd_step, "sgld": sgld_reference.sgld_step, "sde": sde_schemes.euler_maruyama,
+    "sampler": training_loop.shuffled_epoch, "reduction": training_loop.mean_reduction,
+    "schedule": training_loop.inverse_power, "averaging": training_loop.uniform_average}
+#: families with a torch form (``torch:MODULE:ATTR``): optimizers, and the loop components torch has
+TORCH_FAMILIES = ("sgd", "sgld", "sampler", "schedule", "averaging")
 
 
 class UsageError(Exception):
@@ -76,6 +88,8 @@ class Form:
 REFERENCE_FORM = Form("reference", arrays="backend")
 NUMPY_FORM = Form("numpy", arrays="numpy")
 TORCH_FORM = Form("torch", arrays="torch", optimizer=True)
+#: a torch factory of a training-loop component (a sampler, scheduler or averaged model), not an optimizer
+TORCH_COMPONENT_FORM = Form("torch", arrays="torch")
 
 
 @dataclass(frozen=True)
@@ -157,8 +171,8 @@ def _check_keywords(target: Callable[..., Any], kwargs: dict[str, Any], family: 
 
 def _resolve(family: str, spec: str) -> Implementation:
     if spec.startswith("torch:"):
-        if family == "sde":
-            raise UsageError(f"--impl sde={spec}: the sde family has no torch form; give MODULE:ATTR")
+        if family not in TORCH_FAMILIES:
+            raise UsageError(f"--impl {family}={spec}: the {family} family has no torch form; give MODULE:ATTR")
         module_name, sep, attr = spec[len("torch:"):].rpartition(":")
         if not sep or not module_name:
             raise UsageError(f"--impl {family}={spec}: expected torch:MODULE:ATTR, e.g. torch:torch.optim:SGD")
@@ -169,7 +183,8 @@ def _resolve(family: str, spec: str) -> Implementation:
                              "(pip install 'sgd-conformance[torch]')") from None
         module = (_import_file(module_name, family, spec) if module_name.endswith(".py")
                   else _import_module(module_name, family, spec))
-        return Implementation(family, spec, TORCH_FORM, _attribute(module, attr, family, spec))
+        form = TORCH_FORM if family in ("sgd", "sgld") else TORCH_COMPONENT_FORM
+        return Implementation(family, spec, form, _attribute(module, attr, family, spec))
     target, sep, attr = spec.rpartition(":")
     if not sep or not target or not attr:
         raise UsageError(f"--impl {family}={spec}: expected MODULE:ATTR or path/to/file.py:ATTR")

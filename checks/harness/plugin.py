@@ -57,8 +57,9 @@ def _option(name: str, alias: str, **keywords: Any) -> None:
 
 
 _option("impl", "--impl", action="append", default=[], metavar="FAMILY=SPEC",
-        help="implementation under test, once per family (sgd, sgld, sde). SPEC is MODULE:ATTR, path/to/file.py:ATTR "
-             "or torch:MODULE:ATTR. Default: the reference solvers.")
+        help="implementation under test, once per family (sgd, sgld, sde; the training loop's sampler, reduction, "
+             "schedule, averaging). SPEC is MODULE:ATTR, path/to/file.py:ATTR or torch:MODULE:ATTR, optionally "
+             "with literal keyword arguments ATTR(name=value, ...). Default: the reference solvers.")
 _option("profile", "--profile", choices=PROFILES, default="quick",
         help="sample sizes and time budgets (default: quick).")
 _option("backend", "--backend", choices=("numpy", "cupy"), default="numpy",
@@ -308,13 +309,14 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     json_path, html_path = config.getoption("sgdc_report_json"), config.getoption("sgdc_report_html")
     if not json_path and not html_path:
         return
+    from sgd_conformance.checks.harness.claims import IMPL_FAMILIES
     from sgd_conformance.reports.model import Report, read_calibration, write_json
     from sgd_conformance.reports.render import write_html
 
     impls = state.implementations()
     report = Report(results=sorted(state.results, key=lambda r: r.nodeid), seed=state.seed, profile=state.profile,
                     backend=state.backend,
-                    implementations={f: (impls[f].spec if f in impls else "reference") for f in ("sgd", "sgld", "sde")},
+                    implementations={f: (impls[f].spec if f in impls else "reference") for f in IMPL_FAMILIES},
                     versions=_versions(), started=datetime.fromtimestamp(state.started, UTC).isoformat(),
                     duration_s=round(time.time() - state.started, 2),
                     command="python -m pytest " + " ".join(config.invocation_params.args),

@@ -83,17 +83,15 @@ def execute(claim_id: str, impls: Mapping[str, Implementation], *, seed: int, pr
     spec = REGISTRY.get(claim_id) or registry().get(claim_id)
     if spec is None:
         raise KeyError(f"no claim {claim_id!r} is registered")
-    chosen = impls.get(spec.family)
     active = profiles.get(profile)
     from sgd_conformance.solvers._xp import backend_namespace
 
     xp = backend_namespace(backend)
-    guard = None
-    if spec.family != "reference":
-        guard = Guard(impl=chosen or reference(spec.family), budget_s=timeout_s or active.time_budget_s,
-                      profile=profile)
-    run = ClaimRun(claim=spec, implementation=chosen.spec if chosen else "reference", seed=seed, profile=profile,
-                   backend=backend, nodeid=nodeid, guard=guard, xp=xp)
+    guards = {family: Guard(impl=impls.get(family) or reference(family), budget_s=timeout_s or active.time_budget_s,
+                            profile=profile) for family in spec.families}
+    run = ClaimRun(claim=spec, implementation=implementation_label(spec, impls), seed=seed, profile=profile,
+                   backend=backend, nodeid=nodeid, guard=guards.get(spec.family), xp=xp,
+                   components={f: g for f, g in guards.items() if f != spec.family})
     start = time.perf_counter()
     unexpected: BaseException | None = None
     try:
@@ -122,6 +120,17 @@ def execute(claim_id: str, impls: Mapping[str, Implementation], *, seed: int, pr
     return Execution(_result(run, outcome, message, duration), unexpected)
 
 
+def implementation_label(spec: Claim, impls: Mapping[str, Implementation]) -> str:
+    """What ran: ``reference``; the SPEC alone when only the claim's own family is the user's; else
+    ``FAMILY=SPEC; ...`` for each of the user's implementations the check runs."""
+    given = [(family, impls[family]) for family in spec.families if family in impls]
+    if not given:
+        return "reference"
+    if [family for family, _ in given] == [spec.family]:
+        return given[0][1].spec
+    return "; ".join(f"{family}={impl.spec}" for family, impl in given)
+
+
 def _call(spec: Claim, run: ClaimRun) -> None:
     """Call the check with its run (sizes, streams, the implementation, the namespace)."""
     if spec.check is None:
@@ -144,7 +153,7 @@ def catches(spec: Claim) -> list[str]:
     """What the check of ``spec`` can catch in a user's code: the bug class of each mutant its record names."""
     from sgd_conformance.mutants import bug
 
-    return [bug(spec.family, name) for name in spec.mutants]
+    return [bug(family, name) for family, name in spec.mutant_families()]
 
 
 def _result(run: ClaimRun, outcome: str, message: str, duration_s: float) -> ClaimResult:

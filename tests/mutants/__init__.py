@@ -1,7 +1,8 @@
 """Deliberately wrong implementations, one bug each, that a user could write: the proof that each check has power.
 
 Installed as ``sgd_conformance.mutants`` (they live in ``tests/`` beside the tests that use them). One module per
-family (``sgd``, ``sgld``, ``sde``; ``contract`` holds implementations that break the contract rather than a claim),
+family (``sgd``, ``sgld``, ``sde`` and the training loop's ``sampler``, ``reduction``, ``schedule``,
+``averaging``; ``contract`` holds implementations that break the contract rather than a claim),
 each with a correct variant that every check must pass. A claim's record names the mutants its check must catch
 (``@claim(mutants=...)``); the power tests and the calibration run them through :func:`spec`. The first line of a
 mutant's docstring, ``Bug: <what the user wrote>.`` (``Breach:`` for a contract breach), is what a check that catches
@@ -14,9 +15,11 @@ import importlib
 import inspect
 from pathlib import Path
 
-FAMILIES = ("sgd", "sgld", "sde")
+FAMILIES = ("sgd", "sgld", "sde", "sampler", "reduction", "schedule", "averaging")
 #: the correct variant of each family: the same algorithm written differently
-CORRECT = {"sgd": "gd_correct_variant", "sgld": "sgld_correct_variant", "sde": "em_correct_variant"}
+CORRECT = {"sgd": "gd_correct_variant", "sgld": "sgld_correct_variant", "sde": "em_correct_variant",
+           "sampler": "sampler_correct_variant", "reduction": "reduction_correct_variant",
+           "schedule": "schedule_correct_variant", "averaging": "averaging_correct_variant"}
 
 
 def module_of(family: str, name: str) -> str:
