@@ -35,3 +35,11 @@ def ema_averaged_model(module: torch.nn.Module) -> Any:
     from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
     return AveragedModel(module, multi_avg_fn=get_ema_multi_avg_fn(0.9))
+
+
+def scheduler_stepped_at_creation(optimizer: torch.optim.Optimizer, k0: float, power: float) -> Any:
+    """Bug: the inverse-power ``LambdaLR`` stepped once when it is created (the schedule runs one step ahead)."""
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda k: (1 + k / k0) ** -power)
+    optimizer.step()
+    scheduler.step()
+    return scheduler

@@ -174,8 +174,8 @@ class Schedule:
             raise ContractError(f"{self.guard.impl.name} returned step sizes that are not numbers") from None
         bad = np.flatnonzero(~np.isfinite(values) | (values <= 0))
         if bad.size:
-            raise ContractError(f"{self.guard.impl.name} returned lr_{bad[0]} = {values[bad[0]]!r}; expected a finite "
-                                "positive step size")
+            raise ContractError(f"{self.guard.impl.name} returned lr_{bad[0]} = {float(values[bad[0]])!r}; "
+                                "expected a finite positive step size")
         return values
 
     def _numpy_values(self, steps: int) -> list[float]:
