@@ -1,7 +1,8 @@
-"""Claims about SDE models of SGD, computed exactly (no Monte Carlo): how well the stochastic modified equations
-approximate the implementation's SGD (family ``sgd``: its exact second moment is identified from its own steps, the
-models' moments are closed forms), and the diffusion that makes the stochastic gradient flow match one SGD step (family
-``reference``: a statement of the theory alone)."""
+"""Claims about SDE models of SGD: how well the stochastic modified equations approximate the implementation's SGD
+(family ``sgd``, computed exactly, no Monte Carlo: its exact second moment is identified from its own steps, the
+models' moments are closed forms), and the diffusion that makes the stochastic gradient flow match one SGD step
+(family ``sgd`` with the user's sampler and reduction: the matching derived by sympy, the user's step's two moments
+tested by Monte Carlo against it)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,21 @@ import sympy as sp
 
 from sgd_conformance.checks.harness import stats
 from sgd_conformance.checks.harness.claims import ClaimRun, claim
-from sgd_conformance.checks.harness.impl import Runner
+from sgd_conformance.checks.harness.impl import ContractError, Runner
+from sgd_conformance.checks.harness.loop import Reduction, Sampler
+from sgd_conformance.checks.oracles.minibatch_law import (
+    UPPER,
+    Population,
+    identify,
+    law_decisions,
+    least_squares_population,
+    upper_products,
+)
 from sgd_conformance.checks.oracles.sme import VALUES, along_etas, sgd_second_moment, sme_second_moment
 from sgd_conformance.reports.model import Figure, Series
 from sgd_conformance.solvers._xp import asarray, to_numpy
 from sgd_conformance.theory import langevin, numeric, sgf
+from sgd_conformance.theory import minibatch as minibatch_theory
 from sgd_conformance.theory.symbols import a, b, eta, t, x0
 
 ETAS = 0.1 * 2.0 ** -np.arange(6)
@@ -105,20 +116,106 @@ def stochastic_modified_equations_have_weak_orders_one_and_two(run: ClaimRun) ->
     run.verdict(*decisions)
 
 
+#: the SGF step check: N samples, batch size b, step size eta (dt = eta)
+SGF_POPULATION, SGF_BATCH, SGF_LR = 20, 5, 0.1
+
+
+def _sgd_steps(run: ClaimRun, population: Population) -> tuple[np.ndarray, np.ndarray, bool | None]:
+    r"""One step of the user's sgd from :math:`\theta` for every (chain, epoch): the first batch of a fresh epoch of
+    the user's sampler, the user's reduction, the step called once per epoch on every chain from the same
+    :math:`\theta` (one runner: a step that keeps state between calls, such as momentum, moves differently on the
+    later calls, and the steps are then not SGD's). Returns the moves
+    :math:`\theta' - \theta` ``(chains * epochs, d)``, the first batches ``(chains, epochs, b)`` and the sampler's
+    declared law."""
+    chains, epochs = run.sizes["chains"], run.sizes["epochs"]
+    sampler = Sampler(run.component("sampler"), n=SGF_POPULATION, batch_size=SGF_BATCH, chains=chains,
+                      rng=run.stream("sampler", on_backend=False), context=f"N = {SGF_POPULATION}, b = {SGF_BATCH}")
+    reduction = Reduction(run.component("reduction"), batch_size=SGF_BATCH)
+    theta = asarray(np.tile(population.theta, (chains, 1)), run.xp)
+    runner = Runner(run.impl, lr=SGF_LR, context=f"one SGD step at lr {SGF_LR:g} from a fixed theta")
+    moves, firsts = [], []
+    for _ in range(epochs):
+        batch = sampler.epoch()[0]
+        if batch.shape[1] != SGF_BATCH:
+            raise ContractError(f"{sampler.guard.impl.name}: the first batch of epoch {sampler.epochs} has "
+                                f"{batch.shape[1]} indices; expected batch_size = {SGF_BATCH} (N = {SGF_POPULATION})")
+        grad = population.minibatch_gradient(reduction, batch, run.xp)
+        moves.append(to_numpy(runner.step(theta, grad)) - population.theta)
+        firsts.append(batch)
+    return np.concatenate(moves), np.stack(firsts, axis=1), sampler.declared_replacement
+
+
 @claim(
-    "lecture.sgf-diffusion", family="reference",
-    statement="One Euler–Maruyama step of the stochastic gradient flow d theta = -grad L dt + sqrt(2D) dW, "
-              "D = (eta/2b) Sigma(theta), over dt = eta has the SGD step's conditional mean -eta grad L and "
-              "covariance eta^2 Sigma / b; with Sigma = I the noise is sqrt(eps) dW, eps = eta/b.",
-    hypotheses="minibatches of b samples drawn with replacement (covariance Sigma/b); a generic symmetric 2 x 2 "
-               "Sigma; moments conditional on theta.",
+    "lecture.sgf-diffusion", family="sgd", components=("sampler", "reduction"),
+    statement="One SGD step theta' = theta - eta g_hat from a fixed theta, with the user's minibatch of b of the N "
+              "samples, has conditional mean -eta grad L and covariance eta^2 Cov(g_hat): eta^2 Sigma/b with "
+              "replacement, eta^2 (N - b)/(b (N - 1)) Sigma without. One Euler–Maruyama step over dt = eta of the "
+              "stochastic gradient flow d theta = -grad L dt + sqrt(2D) dW has these two moments for D = (eta/2b) "
+              "Sigma (with replacement: the lecture's SGF; with Sigma = I its noise is sqrt(eps) dW, eps = eta/b) "
+              "and for D = ((N - b)/(N - 1)) (eta/2b) Sigma (without: the finite-population factor carries over).",
+    hypotheses=f"least squares with N = {SGF_POPULATION} samples in d = 3 at a fixed theta, b = {SGF_BATCH}, eta = "
+               f"{SGF_LR:g}; each (chain, epoch) takes one step of the user's sgd from that theta (called once per "
+               "epoch for all chains) with the first batch of a fresh epoch of the user's sampler and the user's "
+               "reduction, so the steps of a stateless step are independent draws; the law is the sampler's "
+               "declared replacement attribute, else identified from its batches (as "
+               "lecture.minibatch-noise-covariance); D derived by sympy for a generic symmetric 2 x 2 Sigma.",
     source="Ruthotto, 'Modern Theory of Stochastic Gradient Descent' (lecture slides) ('d theta = -grad L dt + sqrt(2 "
-           "D(theta)) dW, D = (eta/2b) Sigma(theta)'); Li, Tai & E, JMLR 2019 (first-order SME); derived here.",
+           "D(theta)) dW, D = (eta/2b) Sigma(theta)'); Li, Tai & E, JMLR 2019 (first-order SME); the "
+           "finite-population factor (Cochran, Sampling Techniques, 1977) and the matching derived here.",
+    seed_wording="The lecture's D = (eta/2b) Sigma matches SGD whose minibatches are drawn with replacement; "
+                 "without replacement the matching D carries the factor (N - b)/(N - 1).",
+    # chains of the sampler and epochs per chain (steps = chains x epochs)
+    sizes={"quick": {"chains": 4000, "epochs": 4},
+           "standard": {"chains": 16000, "epochs": 4},
+           "thorough": {"chains": 64000, "epochs": 4}},
+    power="At quick (16000 steps) a step of 1.1 or 0.5 eta, sign-SGD or a diagonal preconditioner moves the step's "
+          "mean (by 10%, 50%, 20%, 6% of eta grad L here), each many CLT standard errors; a summed reduction is a "
+          "step b times too large; a sampler declared with replacement that samples without never repeats an index "
+          "(exact binomial test); one seed for all chains or one permutation for all epochs repeats every first "
+          "batch; hidden momentum adds the previous call's move to the later calls' (mean 1.5 eta grad L). A "
+          "one-step delayed gradient has the same one-step law and is not caught here (sde.sme-weak-order "
+          "catches it).",
+    mutants=("gd_lr_times_1_1", "gd_half_step", "sgd_sign", "gd_diagonal_preconditioning", "gd_hidden_momentum",
+             "reduction:summed",
+             "sampler:without_replacement_declared_with", "sampler:fixed_seed", "sampler:shuffles_once"),
     oracle_mutants=("diffusion_missing_the_half",),
 )
 def stochastic_gradient_flow_matches_the_sgd_step_moments(run: ClaimRun) -> None:
-    """The diffusion solved from moment matching equals the lecture's; the Sigma = I case gives eps = eta/b."""
-    derived = sgf.matched_diffusion(2)
+    """The diffusions solved from moment matching equal the lecture's (with replacement) and its finite-population
+    version (without); the Sigma = I case gives eps = eta/b. Then the user's step: the law of its sampler (declared
+    or identified, held to it exactly by :func:`~sgd_conformance.checks.oracles.minibatch_law.law_decisions`) and
+    CLT z-tests of the step's mean against -eta grad L and of its covariance entries against 2 D eta of that law's
+    SGF, over independent steps."""
+    population = least_squares_population(run.stream("data", on_backend=False), SGF_POPULATION)
+    moves, firsts, declared = _sgd_steps(run, population)
+    law = identify(declared, [firsts.reshape(-1, SGF_BATCH)])
+    level = stats.split(run.budget, law.statistical_tests + 2)
+    unit_sigma = {s: (1 if s.name in ("S_00", "S_11") else 0) for s in sgf.noise_covariance_symbols(2).free_symbols}
+    decisions = [
+        stats.agreement("D solved from 2 D eta = eta^2 Sigma / b (with replacement) equals the lecture's (eta/2b) "
+                        "Sigma", sp.simplify(sgf.matched_diffusion(2, True) - sgf.lecture_diffusion(2))
+                        == sp.zeros(2, 2), True, test="sympy, generic symmetric Sigma"),
+        stats.agreement("D solved from 2 D eta = eta^2 (N - b)/(b (N - 1)) Sigma (without replacement) equals "
+                        "((N - b)/(N - 1)) (eta/2b) Sigma",
+                        sp.simplify(sgf.matched_diffusion(2, False) - sgf.finite_population_diffusion(2))
+                        == sp.zeros(2, 2), True, test="sympy, generic symmetric Sigma"),
+        stats.agreement("with Sigma = I the SGF noise variance 2D is eps = eta/b",
+                        sp.simplify(2 * sgf.matched_diffusion(2, True).subs(unit_sigma) - eta / b * sp.eye(2))
+                        == sp.zeros(2, 2), True, test="sympy"),
+        *law_decisions(law, firsts.reshape(-1, SGF_BATCH), firsts, SGF_POPULATION, level, where=f"b = {SGF_BATCH}")]
+    symbols = sgf.noise_covariance_symbols(3)
+    values = {symbols[i, j]: population.sigma[i, j] for i in range(3) for j in range(3)}
+    values.update({eta: SGF_LR, b: SGF_BATCH, minibatch_theory.N: SGF_POPULATION})
+    step_covariance = np.array((2 * eta * sgf.diffusion(3, law.replacement)).subs(values), dtype=float)
+    drift = -SGF_LR * population.gradient
+    units, products = moves.shape[0], upper_products(moves - drift)
+    decisions += [
+        stats.z_test(f"E[theta' - theta] of one step ({law.label}) vs the SGF step's mean -eta grad L",
+                     moves.mean(axis=0), moves.std(axis=0, ddof=1) / np.sqrt(units), drift, level,
+                     test=f"CLT per coordinate over {units} independent steps"),
+        stats.z_test(f"Cov(theta' - theta) entries of one step ({law.label}) vs the SGF step's 2 D eta",
+                     products.mean(axis=0), products.std(axis=0, ddof=1) / np.sqrt(units), step_covariance[UPPER],
+                     level, test=f"CLT per entry (known centre) over {units} independent steps")]
     steps = np.linspace(0.01, 1.0, 100)
     sgd_variance = numeric.evaluate(langevin.sgd_stationary_variance(), xp=np, eta=steps, b=1, a=1.0, sigma=1.0)
     run.figure(Figure(
@@ -128,11 +225,4 @@ def stochastic_gradient_flow_matches_the_sgd_step_moments(run: ClaimRun) -> None
                 Series("SGF, D = (eta/2b) Sigma: eta sigma^2/(2 a b)", steps.tolist(), (steps / 2).tolist(),
                        style="dashed")],
         caption="Matching one step's moments makes SGF agree with SGD to first order in eta, not beyond."))
-    run.verdict(
-        stats.agreement("D solved from 2 D eta = eta^2 Sigma / b equals the lecture's (eta/2b) Sigma",
-                        sp.simplify(derived - sgf.lecture_diffusion(2)) == sp.zeros(2, 2), True,
-                        test="sympy, generic symmetric Sigma"),
-        stats.agreement("with Sigma = I the SGF noise variance 2D is eps = eta/b",
-                        sp.simplify(2 * derived.subs({s: (1 if s.name in ("S_00", "S_11") else 0)
-                                                      for s in sgf.noise_covariance_symbols(2).free_symbols})
-                                    - eta / b * sp.eye(2)) == sp.zeros(2, 2), True, test="sympy"))
+    run.verdict(*decisions)

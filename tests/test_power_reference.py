@@ -1,6 +1,7 @@
 """Power of the checks against mistakes of the theory they rely on (claims of family ``reference``, and the exact
-model side of ``sde.sme-weak-order``, whose SGD side is the user's): each must fail when that theory is replaced by a
-wrong derivation (monkeypatched into the modules the in-process run shares)."""
+oracle side of claims that decide on the user's code: ``sde.sme-weak-order``'s model, the minibatch covariance factor
+and the SGF diffusion): each must fail when that theory is replaced by a wrong derivation (monkeypatched into the
+modules the in-process run shares)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ import sgd_conformance.checks.implicit_regularisation  # noqa: F401  (shared wit
 import sgd_conformance.checks.mean_field  # noqa: F401
 import sgd_conformance.checks.minibatch_noise  # noqa: F401
 import sgd_conformance.checks.sde_models  # noqa: F401
-from sgd_conformance.solvers import minibatch, two_layer
+from sgd_conformance.solvers import two_layer
+from sgd_conformance.theory import minibatch as minibatch_theory
 from sgd_conformance.theory import modified_loss, ridge, sgf
 from sgd_conformance.theory.symbols import t
 from tests.power import assert_caught, run_check
@@ -53,35 +55,21 @@ def test_gf_vs_ridge_catches_a_gradient_flow_with_the_wrong_gradient_factor(
 MINIBATCH = "lecture.minibatch-noise-covariance"
 
 
-def test_minibatch_check_passes_on_the_reference_sampler() -> None:
+def test_minibatch_check_catches_an_oracle_whose_covariance_factor_is_one_over_sqrt_b(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Oracle mutant: Cov(g_hat)/Sigma typed as 1/sqrt(b) (with replacement; standard deviation and variance
+    confused, as in reading the lecture's (eta/sqrt b) Sigma^(1/2) xi). The mistakes of the user's sampler and
+    reduction are the record's mutants (tests/test_power.py); a sampler that draws with replacement and presents
+    itself as sampling without is contract.sampler's (with_replacement_undeclared)."""
+    original = minibatch_theory.covariance_factor
+    monkeypatch.setattr(minibatch_theory, "covariance_factor",
+                        lambda population, batch, replacement: original(population, batch, replacement)
+                        * (sp.sqrt(batch) if replacement else 1))
+    result = run_check(MINIBATCH)
+    assert_caught(result, "covariance_factor_over_sqrt_b", named=False)
+    assert result["outcome"] == "failed" and "enumeration" in result["message"], result["message"]
+    monkeypatch.undo()
     assert run_check(MINIBATCH)["outcome"] == "passed"
-
-
-def test_minibatch_check_catches_a_sampler_that_always_draws_with_replacement(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    """Mutant: 'without replacement' silently sampled with replacement (covariance Sigma/b reported)."""
-    original = minibatch.sample_indices
-    monkeypatch.setattr(minibatch, "sample_indices",
-                        lambda rng, chains, population, batch, replacement: original(rng, chains, population, batch,
-                                                                                     True))
-    result = run_check(MINIBATCH)
-    assert_caught(result, "always_with_replacement", named=False)
-    assert result["outcome"] == "failed" and "without replacement" in result["message"]
-
-
-def test_minibatch_check_catches_a_gradient_normalised_by_sqrt_b(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    """Mutant: the minibatch sum divided by sqrt(b) instead of b (std/variance confusion)."""
-    original = minibatch.least_squares_minibatch_gradient
-
-    def wrong(theta, features, targets, indices):  # type: ignore[no-untyped-def]
-        batch = indices.shape[1]
-        return original(theta, features, targets, indices) * batch / batch**0.5
-
-    monkeypatch.setattr(minibatch, "least_squares_minibatch_gradient", wrong)
-    result = run_check(MINIBATCH)
-    assert_caught(result, "gradient_over_sqrt_b", named=False)
-    assert result["outcome"] == "failed", result["message"]
 
 
 SME = "sde.sme-weak-order"
@@ -111,7 +99,7 @@ SGF = "lecture.sgf-diffusion"
 def test_sgf_check_catches_a_diffusion_missing_the_half(monkeypatch: pytest.MonkeyPatch) -> None:
     """Mutant: D = (eta/b) Sigma (the stationary variance of the model doubles)."""
     original = sgf.matched_diffusion
-    monkeypatch.setattr(sgf, "matched_diffusion", lambda d=2: 2 * original(d))
+    monkeypatch.setattr(sgf, "matched_diffusion", lambda d=2, replacement=True: 2 * original(d, replacement))
     result = run_check(SGF)
     assert_caught(result, "diffusion_missing_the_half", named=False)
     assert result["outcome"] == "failed", result["message"]

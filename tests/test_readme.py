@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from sgd_conformance.checks.harness.claims import LOOP_FAMILIES, Claim
 from sgd_conformance.checks.harness.run import catches, registry
+from sgd_conformance.mutants import bug
 
 ROOT = Path(__file__).resolve().parents[1]
 REGISTRY = registry()
@@ -25,9 +27,30 @@ def test_every_registered_claim_has_a_readme_row_that_says_what_it_decides_on_an
     rows = _rows()
     assert set(REGISTRY) <= set(rows), sorted(set(REGISTRY) - set(rows))
     for claim in REGISTRY.values():
-        expected = [claim.family, "; ".join(catches(claim)) or "—", claim.scope_label]
+        expected = [family_cell(claim), "; ".join(catches(claim)) or "—", claim.scope_label]
         found = [rows[claim.id][1], *rows[claim.id][-2:]]
         assert found == expected, (claim.id, found, expected)
+
+
+def family_cell(claim: Claim) -> str:
+    """README's family cell: the claim's family, then the loop components its check runs (``sgd + sampler, ...``)."""
+    return claim.family + (" + " + ", ".join(claim.components) if claim.components else "")
+
+
+def component_rows() -> dict[str, list[str]]:
+    """README's table of the training loop's components: cells component, claims, what they catch."""
+    readme = (ROOT / "README.md").read_text()
+    return {m.group(1): [cell.strip() for cell in m.group(0).strip().strip("|").split(" | ")]
+            for m in re.finditer(r"^\| component `([a-z]+)` \|.*\|$", readme, flags=re.M)}
+
+
+def test_the_component_table_lists_every_claim_that_runs_a_component_and_what_it_catches() -> None:
+    rows = component_rows()
+    assert set(rows) == set(LOOP_FAMILIES), sorted(rows)
+    for family in LOOP_FAMILIES:
+        using = sorted(c.id for c in REGISTRY.values() if family in c.families)
+        caught = sorted({bug(f, name) for c in REGISTRY.values() for f, name in c.mutant_families() if f == family})
+        assert rows[family][1:] == [", ".join(f"`{i}`" for i in using), "; ".join(caught)], (family, rows[family])
 
 
 def test_registered_claims_carry_id_family_source_hypotheses_and_budget() -> None:

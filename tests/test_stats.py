@@ -12,6 +12,8 @@ from scipy import stats as sps
 
 from sgd_conformance.checks.harness import stats
 from sgd_conformance.checks.harness.claims import Claim, ClaimFailed, ClaimRun
+from sgd_conformance.checks.harness.impl import NUMPY_FORM, Guard, Implementation
+from sgd_conformance.solvers.sgd import gd_step
 
 LEVEL = 0.05
 SEEDS = range(400)
@@ -104,7 +106,8 @@ def test_identity_and_agreement() -> None:
 
 def _run(budget: float = 1e-3) -> ClaimRun:
     claim = Claim("demo.claim", "sgd", "statement", "hypotheses", "source", budget)
-    return ClaimRun(claim, "mylib:step", 5, "quick", "numpy", "checks/test_demo.py::test_demo")
+    guard = Guard(impl=Implementation("sgd", "mylib:step", NUMPY_FORM, gd_step), budget_s=1.0, profile="quick")
+    return ClaimRun(claim, "mylib:step", 5, "quick", "numpy", "checks/test_demo.py::test_demo", guard=guard)
 
 
 def test_verdict_refuses_levels_above_the_budget() -> None:

@@ -128,7 +128,6 @@ def not_confirmed_message(run: ClaimRun) -> str:
 def reproduce_command(run: ClaimRun) -> str:
     """The command that runs this check again, from any directory (the canonical option names, which no other
     plugin can take)."""
-    impl = (f" --sgdc-impl {shlex.quote(f'{run.claim.family}={run.implementation}')}"
-            if run.implementation != "reference" else "")
+    impl = "".join(f" --sgdc-impl {shlex.quote(f'{family}={spec}')}" for family, spec in run.user_specs().items())
     return (f"pytest --pyargs sgd_conformance.checks --sgdc-claims {run.claim.id}{impl} --sgdc-seed {run.seed} "
             f"--sgdc-profile {run.profile} --sgdc-backend {run.backend}")

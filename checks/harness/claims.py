@@ -212,6 +212,11 @@ class ClaimRun:
             raise RuntimeError(f"{self.id} does not declare the component {family!r} (@claim(components=...))")
         return self.components[family]
 
+    def user_specs(self) -> dict[str, str]:
+        """``{family: SPEC}`` of the user's implementations this run calls (the reference ones left out)."""
+        guards = {**({self.claim.family: self.guard} if self.guard is not None else {}), **self.components}
+        return {family: guard.impl.spec for family, guard in guards.items() if guard.impl.spec != "reference"}
+
     def stream(self, *labels: object, on_backend: bool = True) -> Any:
         """The random stream named ``(seed, claim id, *labels)``: a generator on the run's backend (NumPy's when
         ``on_backend`` is False); every name gives an independent, reproducible stream."""
