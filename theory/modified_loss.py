@@ -11,6 +11,10 @@ lecture's statement :math:`L + (\eta/4)\|\nabla L\|^2`, and :func:`modified_fiel
 So GD follows the flow of :math:`\tilde L` with global error O(eta^2) on [0, T], and the plain gradient flow
 of L with error O(eta). For a quadratic the modified flow is exact to all orders:
 :math:`H_{\mathrm{mod}} = -\log(I - \eta H)/\eta` (:func:`quadratic_exact_modified_curvature`).
+
+For SGD the modified loss depends on how an epoch draws its minibatches: :func:`epoch_law_modified_loss_coefficients`
+derives it for random reshuffling (Smith et al. 2021's :math:`\frac{\eta}{4m}\sum_k\|\nabla\hat L_k\|^2`) and for
+draws with replacement (GD's :math:`\frac\eta4\|\nabla L\|^2`) by enumerating each law (:func:`epoch_sequences`).
 """
 
 from __future__ import annotations
@@ -153,3 +157,81 @@ def partition_average_is_finite_population_term(population: int = 4, batch: int 
     gamma = sum((gi - g_bar) ** 2 for gi in g) / population
     claimed = g_bar**2 / 4 + sp.Rational(population - batch, batch * (population - 1)) * gamma / 4
     return sp.simplify(average - claimed) == 0
+
+
+#: the epoch laws of two minibatches of B = 2 from N = 4 samples whose one-epoch mean is derived here
+EPOCH_LAWS = ("reshuffling", "replacement")
+
+
+def epoch_sequences(law: str, population: int = 4, batch: int = 2) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
+    """The equally likely (first batch, second batch) index sequences of one epoch of two minibatches under ``law``:
+    ``reshuffling``, the N! orderings of a uniform permutation cut in two; ``replacement``, the N^(2B) sequences of
+    2B i.i.d. uniform indices (each batch B i.i.d. draws)."""
+    if population != 2 * batch:
+        raise ValueError("an epoch of two minibatches needs N = 2 B")
+    if law == "reshuffling":
+        draws = list(itertools.permutations(range(population)))
+    elif law == "replacement":
+        draws = list(itertools.product(range(population), repeat=2 * batch))
+    else:
+        raise ValueError(f"unknown epoch law {law!r}; expected one of {EPOCH_LAWS}")
+    return [(tuple(s[:batch]), tuple(s[batch:])) for s in draws]
+
+
+@cache
+def epoch_law_modified_loss_coefficients(law: str) -> tuple[sp.Expr, sp.Expr]:
+    r"""The modified loss that the one-epoch mean of SGD follows under the epoch ``law``, derived.
+
+    For N = 4 generic smooth per-sample losses :math:`\ell_i` in d = 2 and two steps with the minibatch gradients
+    :math:`G_a = \frac1B\sum_{i\in a}\nabla\ell_i`, the epoch map is
+    :math:`\theta - \eta(G_a + G_b) + \eta^2 DG_b\,G_a + O(\eta^3)`; its mean over ``law``
+    (:func:`epoch_sequences`, enumerated exactly) is matched to second order with the time-:math:`2\eta` flow of
+    :math:`L + \eta(c_1\|\nabla L\|^2 + c_2 R)`, :math:`R = E_{\text{partition}}\sum_k\|\nabla\hat L_k\|^2` (Smith et
+    al.'s regulariser), and :math:`(c_1, c_2)` is solved for by collecting the coefficient of every product of
+    derivatives (the first order is checked too: :math:`E(G_a + G_b) = 2\nabla L` for both laws; raises when no such
+    potential matches). Random reshuffling gives (0, 1/8), Smith et al. (2021) with m = 2; with replacement the two
+    batches are independent, :math:`E\,DG_b G_a = \nabla^2 L\,\nabla L`, which is GD's :math:`(1/4, 0)`: the mean
+    follows :math:`L + (\eta/4)\|\nabla L\|^2` to :math:`O(\eta^3)` and Smith et al.'s flow only to
+    :math:`O(\eta^2)` (the finite-population term :math:`\nabla\Gamma` of
+    :func:`partition_average_is_finite_population_term` is missing)."""
+    population, batch = 4, 2
+    coords = sp.symbols("q0:2", real=True)
+    per_sample = [sp.Function(f"l{i}")(*coords) for i in range(population)]
+    grads = [[sp.diff(loss, q) for q in coords] for loss in per_sample]
+    sequences = epoch_sequences(law, population, batch)
+
+    def minibatch(block: tuple[int, ...]) -> list[sp.Expr]:
+        return [sum((grads[i][c] for i in block), sp.Integer(0)) / batch for c in range(len(coords))]
+
+    # the mean epoch map is linear in the index counts: E(G_a + G_b) = sum_i w1_i grad l_i / B and
+    # E DG_b G_a = sum_(i, k) w2_ik D(grad l_k) grad l_i / B^2, with the weights counted over the sequences
+    w1 = [sum(block_a.count(i) + block_b.count(i) for block_a, block_b in sequences) for i in range(population)]
+    w2 = [[sum(block_a.count(i) * block_b.count(j) for block_a, block_b in sequences) for j in range(population)]
+          for i in range(population)]
+    first = [sum(w1[i] * grads[i][c] for i in range(population)) / batch for c in range(len(coords))]
+    second = [sum(w2[i][j] * sum(sp.diff(grads[j][c], q) * grads[i][r] for r, q in enumerate(coords))
+                  for i in range(population) for j in range(population)) / batch**2 for c in range(len(coords))]
+    count = len(sequences)
+    mean_loss = sum(per_sample) / population
+    c1, c2 = sp.symbols("c1 c2")
+    squared = sum(sp.diff(mean_loss, q) ** 2 for q in coords)
+    partitions = [(block, tuple(i for i in range(population) if i not in block))
+                  for block in itertools.combinations(range(population), batch) if 0 in block]
+    regulariser = sum(sum(g**2 for g in minibatch(block)) for partition in partitions for block in partition)
+    penalty = c1 * squared + c2 * regulariser / len(partitions)
+    # time-2 eta flow map of -grad(L + eta penalty) to second order: theta - 2 eta grad L + eta^2 (2 H grad L
+    # - 2 grad penalty) (Lie series: h F + h^2/2 (DF) F with h = 2 eta, F = -grad L - eta grad penalty)
+    gradient = [sp.diff(mean_loss, q) for q in coords]
+    flow_second = [2 * sum(sp.diff(g, q) * gq for q, gq in zip(coords, gradient, strict=True)) - 2 * sp.diff(penalty, c)
+                   for g, c in zip(gradient, coords, strict=True)]
+    residuals = [sp.expand(2 * g - f / count) for g, f in zip(gradient, first, strict=True)]
+    residuals += [sp.expand(f - s / count) for f, s in zip(flow_second, second, strict=True)]
+    atoms = sorted(set().union(*(r.atoms(sp.Derivative) for r in residuals)), key=str)
+    symbols = sp.symbols(f"D0:{len(atoms)}")
+    equations = [coefficient for r in residuals
+                 for coefficient in sp.Poly(r.xreplace(dict(zip(atoms, symbols, strict=True))), *symbols).coeffs()]
+    solutions = sp.solve(equations, [c1, c2], dict=True)
+    if len(solutions) != 1 or set(solutions[0]) != {c1, c2}:
+        raise ValueError(f"the one-epoch mean under {law} is not the flow of L + eta (c1 |grad L|^2 + c2 R): "
+                         f"{solutions}")
+    return solutions[0][c1], solutions[0][c2]

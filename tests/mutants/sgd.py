@@ -144,3 +144,13 @@ def gd_grad_over_parameter_count(theta: np.ndarray, grad: np.ndarray, lr: float)
     network the parameters move 1/n as far in the same time; the width exponents of NTK training drop by one and
     mean-field training becomes lazy."""
     return theta - lr * grad / theta.shape[1]
+
+
+def sgd_clipped_at_100(theta: np.ndarray, grad: np.ndarray, lr: float) -> np.ndarray:
+    """Bug: gradient-norm clipping at 100 hidden in the step (a safety net left on).
+
+    ``clip_grad_norm_(params, 100.0)`` per chain: where gradients stay small the step is SGD's exactly, but at a
+    large step size SGD's heavy tail makes |grad| ~ x^2 |delta| exceed 100, and the clipped chain's tail is lighter
+    than Kesten's."""
+    norm = np.sqrt(np.sum(grad * grad, axis=1, keepdims=True))
+    return theta - lr * grad * np.minimum(1.0, 100.0 / np.maximum(norm, 1e-300))
