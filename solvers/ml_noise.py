@@ -68,11 +68,6 @@ def additive_gradient(grad: Any, sigma: float, z: Any) -> Any:
     return grad + sigma * z
 
 
-def robbins_monro_steps(gamma: float, n0: float, q: float, steps: int) -> np.ndarray:
-    r"""Step sizes :math:`\eta_k = \gamma/(k + n_0)^q`, k = 0 .. steps - 1 (the step from theta_k to theta_(k+1))."""
-    return gamma / (np.arange(steps, dtype=float) + n0) ** q
-
-
 @dataclass
 class Chains:
     """What :func:`run_chains` returns (NumPy): F(theta_k) 1_(E_k) at the recorded k ``(chains, len(record))``, which

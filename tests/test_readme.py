@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from sgd_conformance.checks.harness.claims import LOOP_FAMILIES, Claim
+from sgd_conformance.checks.harness.claims import LOOP_FAMILIES
 from sgd_conformance.checks.harness.run import catches, registry
 from sgd_conformance.mutants import bug
 
@@ -27,14 +27,9 @@ def test_every_registered_claim_has_a_readme_row_that_says_what_it_decides_on_an
     rows = _rows()
     assert set(REGISTRY) <= set(rows), sorted(set(REGISTRY) - set(rows))
     for claim in REGISTRY.values():
-        expected = [family_cell(claim), "; ".join(catches(claim)) or "—", claim.scope_label]
+        expected = [claim.family_label, "; ".join(catches(claim)) or "—", claim.scope_label]
         found = [rows[claim.id][1], *rows[claim.id][-2:]]
         assert found == expected, (claim.id, found, expected)
-
-
-def family_cell(claim: Claim) -> str:
-    """README's family cell: the claim's family, then the loop components its check runs (``sgd + sampler, ...``)."""
-    return claim.family + (" + " + ", ".join(claim.components) if claim.components else "")
 
 
 def component_rows() -> dict[str, list[str]]:

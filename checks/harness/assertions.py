@@ -98,7 +98,7 @@ def likely_cause(decision: Decision) -> str | None:
 
 def failure_message(run: ClaimRun, rejected: list[Decision]) -> str:
     """The whole failure report of a check, one block per rejected decision (the first few)."""
-    family = run.claim.family
+    family = run.claim.family_label
     lines = [f"FAILED {run.claim.id} — {run.implementation} [{family} · {run.backend} · seed {run.seed}]"]
     for d in rejected[:SHOWN]:
         lines.append(f"  {describe(d)}")
@@ -119,7 +119,7 @@ def failure_message(run: ClaimRun, rejected: list[Decision]) -> str:
 def not_confirmed_message(run: ClaimRun) -> str:
     """Why a report-only claim reads "not confirmed": its measurements that contradict it (its guards held)."""
     reason = run.claim.report_only or run.claim.reported_part
-    lines = [f"NOT CONFIRMED {run.claim.id} — {run.implementation} [{run.claim.family} · {run.backend} · seed "
+    lines = [f"NOT CONFIRMED {run.claim.id} — {run.implementation} [{run.claim.family_label} · {run.backend} · seed "
              f"{run.seed}]: the measurement contradicts the claim (report-only, not a failure: {reason})"]
     lines += [f"  {describe(d)}\n  test: {d.test}" for d in run.contradicted()]
     return "\n".join(lines)

@@ -71,6 +71,12 @@ class Claim:
         """Every implementation family the check runs: :attr:`family` first, then :attr:`components`."""
         return () if self.family == "reference" else (self.family, *self.components)
 
+    @property
+    def family_label(self) -> str:
+        """The family and the loop components the check runs, as messages and README show them
+        (``sgd + sampler, reduction``)."""
+        return self.family + (" + " + ", ".join(self.components) if self.components else "")
+
     def mutant_families(self) -> list[tuple[str, str]]:
         """``(family, name)`` of each mutant the record names (an unqualified name is one of :attr:`family`)."""
         pairs = []

@@ -58,7 +58,7 @@ class SgdMoments:
         delta = theta0 - self.centre
         return np.concatenate([[1.0], delta, np.outer(delta, delta).reshape(-1)])
 
-    def path(self, z0: np.ndarray, steps: Sequence[float]) -> np.ndarray:
+    def path(self, z0: np.ndarray, steps: Sequence[float] | np.ndarray) -> np.ndarray:
         """z_0 .. z_K for the step sizes ``steps`` (length K): the product of the per-step maps, (K + 1, size)."""
         p0, p1, p2 = self.coefficients
         out = np.empty((len(steps) + 1, z0.size))
@@ -67,6 +67,27 @@ class SgdMoments:
             z = p0 @ z + g * (p1 @ z) + g * g * (p2 @ z)
             out[k + 1] = z
         return out
+
+    def burn_in(self, gamma: float, tolerance: float, horizon: int = 4000) -> tuple[int, np.ndarray]:
+        """(burn, z_0 .. z_horizon) for the fixed step gamma from theta_0 = 0: the first k at which every moment is
+        within ``tolerance`` tr M_inf of the fixed point, and the exact path."""
+        stationary = self.fixed_point(gamma)
+        path = self.path(self.start(np.zeros(self.d)), [gamma] * horizon)
+        gap = np.max(np.abs(path - stationary), axis=1) / float(self.trace(stationary))
+        burn = int(np.argmax(gap < tolerance))
+        if burn == 0 or gap[burn] >= tolerance:
+            raise ValueError(f"the exact transient at gamma = {gamma} did not decay within {horizon} steps")
+        return burn, path
+
+    def decaying(self, gamma0: float, k0: float, q: float,
+                 windows: Sequence[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The law's steps gamma_k = gamma0/(k + k0)^q (from theta_k to theta_(k+1)), k < the last window's end, the
+        exact tr M_k from theta_0 = 0 (the product of the per-step maps), and per window [lo, hi) the mean of tr M_k
+        and the mean of the steps that led there."""
+        law = gamma0 / (np.arange(windows[-1][1]) + k0) ** q
+        traces = self.trace(self.path(self.start(np.zeros(self.d)), law))
+        return (law, traces, np.array([traces[lo:hi].mean() for lo, hi in windows]),
+                np.array([law[lo - 1:hi - 1].mean() for lo, hi in windows]))
 
     def second(self, z: np.ndarray) -> np.ndarray:
         """M from moment vectors (..., size) -> (..., d, d)."""
