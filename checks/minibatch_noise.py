@@ -6,11 +6,12 @@ N mod b rest. Under either law each batch position k is marginally a minibatch o
 :math:`c_k = \hat g_k - \nabla L` has :math:`E c_k = 0` and :math:`E c_k c_k^\top = \phi(b_k)\Sigma`, with
 :math:`\phi(b) = 1/b` (with replacement) or :math:`(N-b)/(b(N-1))` (without;
 :mod:`sgd_conformance.theory.minibatch`). The Monte Carlo unit is one (chain, epoch), independent of the others when
-the sampler draws each epoch afresh (tested, :mod:`~sgd_conformance.checks.oracles.minibatch_law`): its first batch's
-:math:`c_1` (mean), the average of :math:`c_k c_k^\top` over its full batches (expectation :math:`\phi(b)\Sigma`
-exactly, though the batches of one epoch are dependent), and the last partial batch's :math:`c_m` and
-:math:`c_m c_m^\top` (expectation :math:`\phi(N \bmod b)\Sigma`). CLT z-tests per entry over the units; the first
-batch is used for the mean because the average of :math:`c_k` over a whole epoch without replacement is 0 exactly.
+the sampler draws each epoch afresh (tested, :func:`~sgd_conformance.checks.harness.sampler_law.law_decisions`):
+its first batch's :math:`c_1` (mean), the average of :math:`c_k c_k^\top` over its full batches (expectation
+:math:`\phi(b)\Sigma` exactly, though the batches of one epoch are dependent), and the last partial batch's
+:math:`c_m` and :math:`c_m c_m^\top` (expectation :math:`\phi(N \bmod b)\Sigma`). CLT z-tests per entry over the
+units; the first batch is used for the mean because the average of :math:`c_k` over a whole epoch without
+replacement is 0 exactly.
 """
 
 from __future__ import annotations
@@ -22,12 +23,12 @@ import numpy as np
 from sgd_conformance.checks.harness import stats
 from sgd_conformance.checks.harness.claims import ClaimRun, claim
 from sgd_conformance.checks.harness.loop import Reduction, Sampler
+from sgd_conformance.checks.harness.sampler_law import law_decisions, minibatch_gradient
 from sgd_conformance.checks.oracles.minibatch_law import (
     UPPER,
     Law,
     Population,
     identify,
-    law_decisions,
     least_squares_population,
     upper_products,
 )
@@ -154,7 +155,7 @@ def minibatch_gradient_has_the_finite_population_covariance(run: ClaimRun) -> No
         decisions += law_decisions(law, np.concatenate(full) if full else np.zeros((0, batch), dtype=int), firsts,
                                    POPULATION, level, where=f"b = {batch}")
         reduction = Reduction(run.component("reduction"), batch_size=batch)
-        gradients = [[to_numpy(population.minibatch_gradient(reduction, b, run.xp)) for b in epoch]
+        gradients = [[to_numpy(minibatch_gradient(population, reduction, b, run.xp)) for b in epoch]
                      for epoch in epochs_b]
         found, measured = _moment_decisions(population, law, batch, epochs_b, gradients, level)
         moments += found

@@ -13,11 +13,11 @@ from sgd_conformance.checks.harness import stats
 from sgd_conformance.checks.harness.claims import ClaimRun, claim
 from sgd_conformance.checks.harness.impl import ContractError, Runner
 from sgd_conformance.checks.harness.loop import Reduction, Sampler
+from sgd_conformance.checks.harness.sampler_law import law_decisions, minibatch_gradient
 from sgd_conformance.checks.oracles.minibatch_law import (
     UPPER,
     Population,
     identify,
-    law_decisions,
     least_squares_population,
     upper_products,
 )
@@ -139,7 +139,7 @@ def _sgd_steps(run: ClaimRun, population: Population) -> tuple[np.ndarray, np.nd
         if batch.shape[1] != SGF_BATCH:
             raise ContractError(f"{sampler.guard.impl.name}: the first batch of epoch {sampler.epochs} has "
                                 f"{batch.shape[1]} indices; expected batch_size = {SGF_BATCH} (N = {SGF_POPULATION})")
-        grad = population.minibatch_gradient(reduction, batch, run.xp)
+        grad = minibatch_gradient(population, reduction, batch, run.xp)
         moves.append(to_numpy(runner.step(theta, grad)) - population.theta)
         firsts.append(batch)
     return np.concatenate(moves), np.stack(firsts, axis=1), sampler.declared_replacement
@@ -183,7 +183,7 @@ def _sgd_steps(run: ClaimRun, population: Population) -> tuple[np.ndarray, np.nd
 def stochastic_gradient_flow_matches_the_sgd_step_moments(run: ClaimRun) -> None:
     """The diffusions solved from moment matching equal the lecture's (with replacement) and its finite-population
     version (without); the Sigma = I case gives eps = eta/b. Then the user's step: the law of its sampler (declared
-    or identified, held to it exactly by :func:`~sgd_conformance.checks.oracles.minibatch_law.law_decisions`) and
+    or identified, held to it exactly by :func:`~sgd_conformance.checks.harness.sampler_law.law_decisions`) and
     CLT z-tests of the step's mean against -eta grad L and of its covariance entries against 2 D eta of that law's
     SGF, over independent steps."""
     population = least_squares_population(run.stream("data", on_backend=False), SGF_POPULATION)

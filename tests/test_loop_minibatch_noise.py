@@ -15,7 +15,8 @@ import pytest
 
 import sgd_conformance.checks.minibatch_noise  # noqa: F401  (registers the claims for the in-process runs)
 import sgd_conformance.checks.sde_models  # noqa: F401
-from sgd_conformance.checks.oracles.minibatch_law import Law, has_repeat, identify, law_decisions
+from sgd_conformance.checks.harness.sampler_law import law_decisions
+from sgd_conformance.checks.oracles.minibatch_law import Law, has_repeat, identify
 from sgd_conformance.theory import minibatch
 from tests.power import assert_caught, mutant, run_check
 

@@ -31,6 +31,7 @@ from functools import cache
 
 import sympy as sp
 
+from sgd_conformance.theory.minibatch import N, symbolic_covariance_factor
 from sgd_conformance.theory.symbols import a, b, eta, sigma
 
 s2 = sp.Symbol("s2", positive=True)  #: label-noise variance
@@ -87,7 +88,7 @@ def stationary_second_moment(curvatures: tuple[sp.Expr, ...], step: sp.Expr, bat
 
 # --- random reshuffling: the epoch's noise sums to zero ---------------------------------------------------------
 
-population = sp.Symbol("N", positive=True, integer=True)  #: number of samples
+population = N  #: number of samples
 epoch = sp.Symbol("e", integer=True, nonnegative=True)  #: whole epochs completed
 position = sp.Symbol("j", integer=True, nonnegative=True)  #: steps taken in the current epoch, 0 <= j <= N/b
 
@@ -110,7 +111,7 @@ def reshuffled_partial_variance() -> sp.Expr:
     :math:`\sum_i \xi_i = 0` and the weights' spread is all that is left.
     """
     rho = 1 - eta * a
-    same, other = (population - b) / (b * (population - 1)), -1 / (population - 1)
+    same, other = symbolic_covariance_factor(replacement=False), -1 / (population - 1)
     squares, total = _geometric(rho**2, position), _geometric(rho, position)
     return sp.simplify((same - other) * squares + other * total**2)
 
