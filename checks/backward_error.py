@@ -247,6 +247,33 @@ def _modified_field(loss: sp.Expr, coords: tuple[sp.Symbol, ...]) -> Callable[[n
                                        for p in parts], axis=-1)
 
 
+#: the fixed test problem on which the other laws' expansions (with replacement, a reused permutation) are shown
+LAW_PROBLEM_SEED = 2021
+
+
+@dataclasses.dataclass(frozen=True)
+class _Problem:
+    """N logistic-plus-quartic per-sample losses in d = 2 (:func:`losses.shuffled_sgd_test_losses`), with their
+    gradients, the gradient of L and the fields of the two modified flows (GD's and SGD's, batch b)."""
+
+    sample_grads: list[Any]
+    gf_grad: Any
+    fields: dict[str, Callable[[np.ndarray, float], np.ndarray]]
+
+    @classmethod
+    def drawn(cls, rng: np.random.Generator, population: int, batch: int) -> _Problem:
+        points = [tuple(np.round(rng.standard_normal(2), 3)) for _ in range(population)]
+        per_sample, coords = losses.shuffled_sgd_test_losses(points, [1, -1, 1, -1])
+        full = sum(per_sample) / population
+        return cls([numeric.gradient(loss, coords) for loss in per_sample], numeric.gradient(full, coords),
+                   {"sgd": _modified_field(modified_loss.sgd_modified_loss(per_sample, coords, batch), coords),
+                    "gd": _modified_field(modified_loss.lecture_modified_loss(full, coords), coords)})
+
+    def flow(self, name: str, step: float, theta0: np.ndarray, horizon: float) -> np.ndarray:
+        """The modified flow ``name`` at eta = ``step`` from ``theta0`` to ``horizon``."""
+        return _flow(lambda th: self.fields[name](th, step), theta0[None], horizon)[0]
+
+
 @claim(
     "lecture.modified-loss-sgd", family="sgd", components=("sampler", "reduction"),
     statement="SGD with m minibatches per epoch and random reshuffling (a fresh uniform permutation per epoch) "
@@ -260,7 +287,9 @@ def _modified_field(loss: sp.Expr, coords: tuple[sp.Symbol, ...]) -> Callable[[n
     hypotheses="N = 4 samples, B = 2 (m = 2), d = 2, l_i(w) = log(1 + exp(-c_i a_i'w)) + (a_i'w)^4/40; the "
                "expectation over all 4! orderings is exact (one chain per ordering, no Monte Carlo), the minibatch "
                "gradients reduced by the reduction under test; eta = 0.2 * 2^-j, j = 0..7; the coefficients derived "
-               "symbolically for generic per-sample losses (both laws). The sampler under test draws chains x epochs "
+               "symbolically for generic per-sample losses (both laws); the other laws' orders (with replacement, a "
+               "reused permutation: facts of the theory, the reference step) on one fixed draw of the a_i (seed "
+               "2021), the user's on the seed's draw. The sampler under test draws chains x epochs "
                "epochs of N = 4, b = 2: exact count of non-partitions, Pearson chi-square on the 6 ordered "
                "partitions and on the 36 pairs of disjoint consecutive epochs, exact binomial P(repeat) = 1/6.",
     source="Ruthotto, 'Modern Theory of Stochastic Gradient Descent' (lecture slides) ('L_mod = L + (eta/4)||grad L||^2"
@@ -289,12 +318,10 @@ def shuffled_sgd_follows_the_minibatch_modified_loss(run: ClaimRun) -> None:
     mean is GD's modified flow to :math:`O(\eta^3)` (:func:`modified_loss.epoch_law_modified_loss_coefficients`).
     """
     decisions = _sampler_law(run)
-    rng = run.stream(on_backend=False)
     population, batch = 4, 2
-    points = [tuple(np.round(rng.standard_normal(2), 3)) for _ in range(population)]
-    per_sample, coords = losses.shuffled_sgd_test_losses(points, [1, -1, 1, -1])
-    sample_grads = [numeric.gradient(loss, coords) for loss in per_sample]
-    full = sum(per_sample) / population
+    problem = _Problem.drawn(run.stream(on_backend=False), population, batch)
+    # the other laws' expansions are facts of the theory, not of the user's code: one fixed problem, whatever the seed
+    law_problem = _Problem.drawn(np.random.default_rng(LAW_PROBLEM_SEED), population, batch)
     orderings = np.array(list(itertools.permutations(range(population)))).reshape(-1, 2, batch)
     replacement = np.array(list(itertools.product(range(population), repeat=2 * batch))).reshape(-1, 2, batch)
     partitions = np.array([[first, [i for i in range(population) if i not in first]] for first in FIRST_BATCHES])
@@ -303,28 +330,25 @@ def shuffled_sgd_follows_the_minibatch_modified_loss(run: ClaimRun) -> None:
     reused = np.concatenate([partitions, partitions], axis=1)
     theta0 = np.array([0.4, -0.3])
     etas = 0.2 * 2.0 ** -np.arange(8)
-    sgd_field = _modified_field(modified_loss.sgd_modified_loss(per_sample, coords, batch), coords)
-    gd_field = _modified_field(modified_loss.lecture_modified_loss(full, coords), coords)
-    gf_grad = numeric.gradient(full, coords)
     reduction = Reduction(run.component("reduction"), batch_size=batch, context="two SGD steps on a smooth loss")
     errors: dict[str, list[float]] = {name: [] for name in ("gf", "mod", "wr-sgd", "wr-gd", "reuse")}
     for step in etas:
         runner = Runner(run.impl, lr=float(step), context="two SGD steps on a smooth loss")
-        mean = _mean_after(sample_grads, orderings, theta0, runner.step, reduction.gradient, run.xp)
-        with_replacement = _mean_after(sample_grads, replacement, theta0, _reference_step(float(step)),
-                                       lambda per: per.mean(axis=1), np)
+        mean = _mean_after(problem.sample_grads, orderings, theta0, runner.step, reduction.gradient, run.xp)
         horizon = 2 * float(step)
-        flows = {name: _flow(lambda th, f=field, s=float(step): f(th, s), theta0[None], horizon)[0]
-                 for name, field in (("sgd", sgd_field), ("gd", gd_field))}
-        errors["gf"].append(float(np.linalg.norm(mean - _flow(lambda th: -gf_grad(np, th), theta0[None],
+        errors["gf"].append(float(np.linalg.norm(mean - _flow(lambda th: -problem.gf_grad(np, th), theta0[None],
                                                               horizon)[0])))
-        errors["mod"].append(float(np.linalg.norm(mean - flows["sgd"])))
-        errors["wr-sgd"].append(float(np.linalg.norm(with_replacement - flows["sgd"])))
-        errors["wr-gd"].append(float(np.linalg.norm(with_replacement - flows["gd"])))
+        errors["mod"].append(float(np.linalg.norm(mean - problem.flow("sgd", float(step), theta0, horizon))))
+        reference = _reference_step(float(step))
+        with_replacement = _mean_after(law_problem.sample_grads, replacement, theta0, reference,
+                                       lambda per: per.mean(axis=1), np)
+        errors["wr-sgd"].append(float(np.linalg.norm(with_replacement
+                                                     - law_problem.flow("sgd", float(step), theta0, horizon))))
+        errors["wr-gd"].append(float(np.linalg.norm(with_replacement
+                                                    - law_problem.flow("gd", float(step), theta0, horizon))))
         errors["reuse"].append(float(np.linalg.norm(
-            _mean_after(sample_grads, reused, theta0, _reference_step(float(step)), lambda per: per.mean(axis=1), np)
-            - _mean_after(sample_grads, fresh, theta0, _reference_step(float(step)), lambda per: per.mean(axis=1),
-                          np))))
+            _mean_after(law_problem.sample_grads, reused, theta0, reference, lambda per: per.mean(axis=1), np)
+            - _mean_after(law_problem.sample_grads, fresh, theta0, reference, lambda per: per.mean(axis=1), np))))
     err = {name: np.array(values) for name, values in errors.items()}
     decisions += [
         stats.agreement("coefficient of sum_k |grad L_k|^2 for m = 2 (derived by matching the averaged two-step map)",
@@ -341,13 +365,15 @@ def shuffled_sgd_follows_the_minibatch_modified_loss(run: ClaimRun) -> None:
     ]
     for label, key, order in (("of mean SGD to the gradient flow of L", "gf", 2.0),
                               ("of mean SGD to the SGD modified flow", "mod", 3.0),
-                              ("with replacement (4^4 sequences, reference step) to GD's modified flow", "wr-gd", 3.0),
-                              ("with replacement (4^4 sequences, reference step) to the SGD modified flow", "wr-sgd",
-                               2.0)):
+                              ("with replacement (4^4 sequences, reference step, fixed problem) to GD's modified flow",
+                               "wr-gd", 3.0),
+                              ("with replacement (4^4 sequences, reference step, fixed problem) to the SGD modified "
+                               "flow", "wr-sgd", 2.0)):
         decisions.append(stats.order_test(f"order of the one-epoch error {label}", etas, err[key], order,
                                           context="exact expectation over the law"))
     decisions.append(stats.order_test("order of the two-epoch mean's change when the first permutation is reused "
-                                      "(exact over 6 vs 36 pairs of ordered partitions)", etas[:6], err["reuse"][:6],
+                                      "(exact over 6 vs 36 pairs of ordered partitions; reference step, fixed problem)",
+                                      etas[:6], err["reuse"][:6],
                                       4.0, context="exact expectation; eta >= 0.00625 keeps it above rounding"))
     slope = [Series(f"slope {p}", etas.tolist(), (err[key][0] * (etas / etas[0]) ** p).tolist(), style="dashed")
              for key, p in (("gf", 2), ("mod", 3), ("reuse", 4))]
