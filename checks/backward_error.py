@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 import sympy as sp
-from scipy import stats as sps
 from scipy.integrate import solve_ivp
 
 from sgd_conformance.checks.harness import stats
@@ -145,18 +144,6 @@ def _cells(epoch: list[np.ndarray], chains_n: int) -> tuple[np.ndarray, np.ndarr
     return np.where(np.all(visits == np.arange(4), axis=1), _CELL[first[:, 0], first[:, 1]], -1), repeats
 
 
-def _uniform(what: str, cells: np.ndarray, count: int, level: float, test: str) -> Decision:
-    """Pearson's chi-square test that the i.i.d. values ``cells`` (0..count-1) are uniform (a general helper)."""
-    observed = np.bincount(cells, minlength=count)
-    expected = cells.size / count
-    statistic = float(np.sum((observed - expected) ** 2) / expected) if cells.size else float("inf")
-    p_value = float(sps.chi2.sf(statistic, count - 1))
-    return Decision(what=what, test=f"{test}: Pearson chi-square on {cells.size} draws, {count - 1} degrees of freedom "
-                                    f"(expected count {expected:.0f} per cell)", level=level,
-                    passed=p_value >= level, statistic=statistic, p_value=p_value,
-                    measured=float(observed.max() / max(cells.size, 1)), predicted=1 / count)
-
-
 def _law_found(cells: np.ndarray, repeats: np.ndarray, declared: bool | None, rejected: list[bool]) -> str:
     """The epoch law the sampler's chain-epochs ``cells`` (chains, epochs) show, in words."""
     if np.any(cells < 0):
@@ -194,14 +181,15 @@ def _sampler_law(run: ClaimRun) -> list[Decision]:
     pairs = cells[:, : epochs - epochs % 2].reshape(chains_n, -1, 2)
     pairs = pairs[np.all(pairs >= 0, axis=2)]
     decisions = [
-        _uniform("largest share of one ordered partition among the chain-epochs (uniform: 1/6 each)", cells[valid], 6,
-                 level, "every epoch of every chain a uniform ordered partition, all independent"),
+        stats.uniform_categories("largest share of one ordered partition among the chain-epochs (uniform: 1/6 each)",
+                                 cells[valid], 6, level,
+                                 "every epoch of every chain a uniform ordered partition, all independent"),
         dataclasses.replace(repeat, test="exact two-sided binomial test: under random reshuffling the indicators "
                                          "1{epoch e+1 = epoch e} are i.i.d. Bernoulli(1/6) (the next epoch is "
                                          "uniform whatever the past)"),
-        _uniform("largest share of one (epoch 2j, epoch 2j+1) pair of ordered partitions (independent: 1/36 each)",
-                 6 * pairs[:, 0] + pairs[:, 1], 36, level, "disjoint pairs of consecutive epochs, i.i.d. under "
-                                                           "random reshuffling"),
+        stats.uniform_categories("largest share of one (epoch 2j, epoch 2j+1) pair of ordered partitions "
+                                 "(independent: 1/36 each)", 6 * pairs[:, 0] + pairs[:, 1], 36, level,
+                                 "disjoint pairs of consecutive epochs, i.i.d. under random reshuffling"),
     ]
     invalid = int(np.sum(~valid))
     decisions.insert(0, stats.at_most(

@@ -3,9 +3,12 @@ schema-1 result record; what "caught" means for a mutant."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from sgd_conformance import mutants
 from sgd_conformance.checks.harness.run import run_claim
@@ -66,3 +69,9 @@ def assert_caught(result: dict[str, Any], bug: str, *, named: bool = True) -> No
     reported = result["message"].startswith(("FAILED ", "ERROR ")) and (not named or bug in result["message"])
     assert result["outcome"] in ("failed", "error"), result["message"]
     assert reported, result["message"]
+
+
+def require_torch() -> None:
+    """Skip without torch (its import is left to the adapter, as in a user's run)."""
+    if importlib.util.find_spec("torch") is None:
+        pytest.skip("PyTorch is not installed (pip install 'sgd-conformance[torch]')")

@@ -7,8 +7,6 @@ where they do not. Power runs at ``--profile quick``, seed 0.
 
 from __future__ import annotations
 
-import importlib.util
-
 import numpy as np
 import pytest
 
@@ -16,16 +14,11 @@ import sgd_conformance.checks.lojasiewicz_robbins_monro as robbins_monro  # (sha
 import sgd_conformance.checks.lsq_sde_sgd as lsq
 from sgd_conformance.checks.oracles.lojasiewicz import ROBBINS_MONRO, robbins_monro_exact
 from sgd_conformance.checks.oracles.lsq_sde_sgd import SgdMoments, polyak_exact
-from tests.power import ROOT, assert_caught, mutant, run_check
+from tests.power import ROOT, assert_caught, mutant, require_torch, run_check
 
 CLAIMS = {"averaging": ("lsq-sde.variance-reduction",),
           "schedule": ("lsq-sde.variance-reduction", "lojasiewicz.bounded-noise-negative")}
 TORCH = f"torch:{ROOT / 'tests' / 'torch_impls.py'}"
-
-
-def _require_torch() -> None:
-    if importlib.util.find_spec("torch") is None:
-        pytest.skip("PyTorch is not installed (pip install 'sgd-conformance[torch]')")
 
 
 @pytest.mark.parametrize(("family", "claim"), [(f, c) for f, claims in CLAIMS.items() for c in claims])
@@ -35,7 +28,7 @@ def test_correct_variant_of_the_component_passes(family: str, claim: str) -> Non
 
 
 def test_torch_averaged_model_and_lambda_lr_pass_and_an_ema_fails() -> None:
-    _require_torch()
+    require_torch()
     averaged = "averaging=torch:torch.optim.swa_utils:AveragedModel"
     schedule = f"schedule={TORCH}:inverse_power_lambda_lr"
     for claim, impls in (("lsq-sde.variance-reduction", (averaged, schedule)),

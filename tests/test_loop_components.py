@@ -4,7 +4,6 @@ components, and the real torch components on the exact contract claims."""
 from __future__ import annotations
 
 import fnmatch
-import importlib.util
 from typing import Any
 
 import numpy as np
@@ -15,7 +14,7 @@ from sgd_conformance.checks.harness.impl import NUMPY_FORM, ContractError, Guard
 from sgd_conformance.checks.harness.loop import Averager, Reduction, Sampler, Schedule
 from sgd_conformance.checks.harness.run import implementation_label, registry
 from sgd_conformance.mutants import spec
-from tests.power import assert_caught, run_check
+from tests.power import assert_caught, require_torch, run_check
 
 CLAIMS = registry()
 
@@ -96,11 +95,6 @@ def test_the_implementation_label_and_scope_name_every_component_that_ran() -> N
     assert loop.scope_label == "decides on your sgd, sampler and reduction"
 
 
-def _require_torch() -> None:
-    if importlib.util.find_spec("torch") is None:
-        pytest.skip("PyTorch is not installed (pip install 'sgd-conformance[torch]')")
-
-
 @pytest.mark.parametrize(("claim_id", "impl"), [
     ("contract.sampler", "sampler=torch:torch.utils.data:RandomSampler"),
     ("contract.sampler", "sampler=torch:torch.utils.data:RandomSampler(replacement=True)"),
@@ -109,7 +103,7 @@ def _require_torch() -> None:
     ("contract.averaging", "averaging=torch:torch.optim.swa_utils:AveragedModel"),
 ])
 def test_the_real_torch_components_honour_the_contract(claim_id: str, impl: str) -> None:
-    _require_torch()
+    require_torch()
     result = run_check(claim_id, "--impl", impl)
     assert result["outcome"] == "passed", result["message"]
 
@@ -120,5 +114,5 @@ def test_the_real_torch_components_honour_the_contract(claim_id: str, impl: str)
      "scheduler_stepped_at_creation"),
 ])
 def test_wrong_torch_components_are_caught(claim_id: str, impl: str, bug: str) -> None:
-    _require_torch()
+    require_torch()
     assert_caught(run_check(claim_id, "--impl", impl), bug)

@@ -6,7 +6,6 @@ failing. The record's mutants are run by tests/test_power.py."""
 from __future__ import annotations
 
 import collections
-import importlib.util
 import itertools
 from fractions import Fraction
 
@@ -18,7 +17,7 @@ import sgd_conformance.checks.sde_models  # noqa: F401
 from sgd_conformance.checks.harness.sampler_law import law_decisions
 from sgd_conformance.checks.oracles.minibatch_law import Law, has_repeat, identify
 from sgd_conformance.theory import minibatch
-from tests.power import assert_caught, mutant, run_check
+from tests.power import assert_caught, mutant, require_torch, run_check
 
 MINIBATCH, SGF = "lecture.minibatch-noise-covariance", "lecture.sgf-diffusion"
 RANDOM = "torch:torch.utils.data:RandomSampler"
@@ -77,16 +76,11 @@ def test_a_sampler_with_replacement_presented_as_without_is_the_contracts_to_cat
     assert_caught(run_check("contract.sampler", "--impl", wrong), "with_replacement_undeclared")
 
 
-def _require_torch() -> None:
-    if importlib.util.find_spec("torch") is None:
-        pytest.skip("PyTorch is not installed (pip install 'sgd-conformance[torch]')")
-
-
 @pytest.mark.parametrize("claim", [MINIBATCH, SGF])
 def test_torch_random_samplers_pass_and_a_sequential_sampler_fails(claim: str) -> None:
     """RandomSampler follows the law it declares (replacement False or True); SequentialSampler draws the same
     batches every epoch, so its minibatch gradient has no noise law and the reshuffle test names it."""
-    _require_torch()
+    require_torch()
     for sampler in (RANDOM, f"{RANDOM}(replacement=True)"):
         result = run_check(claim, "--impl", f"sampler={sampler}")
         assert result["outcome"] == "passed", result["message"]
@@ -98,7 +92,7 @@ def test_torch_random_samplers_pass_and_a_sequential_sampler_fails(claim: str) -
 
 
 def test_torch_sgd_with_the_torch_sampler_passes_the_sgf_check_and_momentum_fails_it() -> None:
-    _require_torch()
+    require_torch()
     result = run_check(SGF, "--impl", "sgd=torch:torch.optim:SGD", "--impl", f"sampler={RANDOM}(replacement=True)")
     assert result["outcome"] == "passed", result["message"]
     assert_caught(run_check(SGF, "--impl", "sgd=torch:torch.optim:SGD(momentum=0.9)"), "momentum=0.9")

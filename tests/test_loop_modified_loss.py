@@ -4,15 +4,13 @@ failing for the right reason. The record's mutants are run by tests/test_power.p
 
 from __future__ import annotations
 
-import importlib.util
-
 import numpy as np
 import pytest
 import sympy as sp
 
 import sgd_conformance.checks.backward_error as be
 from sgd_conformance.theory import modified_loss
-from tests.power import mutant, run_check
+from tests.power import mutant, require_torch, run_check
 
 CLAIM = "lecture.modified-loss-sgd"
 
@@ -55,13 +53,6 @@ def test_the_law_found_is_named(cells: list[list[int]], declared: bool | None, r
     assert law in be._law_found(array, array < 0, declared, rejected)
 
 
-def test_the_uniform_test_rejects_a_point_mass_and_not_a_uniform_sample() -> None:
-    uniform = be._uniform("cells", np.repeat(np.arange(6), 500), 6, 1e-3, "test")
-    assert uniform.passed and uniform.p_value == pytest.approx(1.0)
-    assert not be._uniform("cells", np.zeros(600, dtype=int), 6, 1e-3, "test").passed
-    assert not be._uniform("cells", np.zeros(0, dtype=int), 6, 1e-3, "test").passed
-
-
 @pytest.mark.parametrize(("component", "bug", "law"), [
     ("sampler", "with_replacement_undeclared", "law found: with replacement (undeclared); its one-epoch mean follows "
                                                "GD's modified flow"),
@@ -83,8 +74,7 @@ def test_a_sampler_whose_chains_share_their_permutations_fails() -> None:
 
 def test_torch_samplers() -> None:
     """RandomSampler passes; with replacement and in sequential order it fails, naming the law it follows."""
-    if importlib.util.find_spec("torch") is None:
-        pytest.skip("PyTorch is not installed (pip install 'sgd-conformance[torch]')")
+    require_torch()
     passed = run_check(CLAIM, "--impl", "sampler=torch:torch.utils.data:RandomSampler")
     assert passed["outcome"] == "passed", passed["message"]
     replacement = run_check(CLAIM, "--impl", "sampler=torch:torch.utils.data:RandomSampler(replacement=True)")

@@ -7,7 +7,6 @@ tests/test_power.py."""
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 
 import numpy as np
@@ -25,7 +24,7 @@ from sgd_conformance.checks.sgd_moments import (
 )
 from sgd_conformance.theory import langevin, numeric, sgd_moments
 from sgd_conformance.theory.symbols import a, b, eta, sigma
-from tests.power import assert_caught, mutant, run_check
+from tests.power import assert_caught, mutant, require_torch, run_check
 
 MEAN, TEMPERATURE, SHAPE = "lecture.sgf-mean-is-gf", "lecture.sgd-temperature", "lecture.sgd-stationary-shape"
 RANDOM = "torch:torch.utils.data:RandomSampler"
@@ -166,14 +165,9 @@ def test_the_components_correct_variants_pass(claim: str) -> None:
     assert result["outcome"] == "passed", result["message"]
 
 
-def _require_torch() -> None:
-    if importlib.util.find_spec("torch") is None:
-        pytest.skip("PyTorch is not installed (pip install 'sgd-conformance[torch]')")
-
-
 @pytest.mark.parametrize("claim", [MEAN, TEMPERATURE, SHAPE])
 def test_torch_random_samplers_pass_under_the_law_they_declare(claim: str) -> None:
-    _require_torch()
+    require_torch()
     for sampler, law in ((RANDOM, ("no replacement", "random reshuffling")),
                          (f"{RANDOM}(replacement=True)", ("replacement = True",))):
         result = run_check(claim, "--impl", f"sampler={sampler}")
@@ -184,7 +178,7 @@ def test_torch_random_samplers_pass_under_the_law_they_declare(claim: str) -> No
 def test_a_sequential_sampler_fails_the_temperature_check() -> None:
     """SequentialSampler declares no replacement but never reshuffles: every chain sees the same batches in the same
     order every epoch, so the chains do not spread as under random reshuffling."""
-    _require_torch()
+    require_torch()
     result = run_check(TEMPERATURE, "--impl", "sampler=torch:torch.utils.data:SequentialSampler")
     assert_caught(result, "SequentialSampler")
     assert "law: random reshuffling" in result["message"]

@@ -5,13 +5,11 @@ its family's correct variant (the reference is run by ``pytest checks``). The mu
 
 from __future__ import annotations
 
-import importlib.util
-
 import pytest
 
 from sgd_conformance.checks.harness.run import registry
 from sgd_conformance.mutants import CORRECT
-from tests.power import ROOT, assert_caught, mutant, run_check
+from tests.power import ROOT, assert_caught, mutant, require_torch, run_check
 
 CLAIMS = registry()
 MUST_FAIL = [pytest.param(c.id, family, bug, id=f"{c.id}-{bug}") for c in CLAIMS.values()
@@ -46,14 +44,8 @@ def test_failure_names_the_likely_cause_of_a_known_noise_bug() -> None:
     assert "likely cause: noise scale sqrt(lr T) instead of sqrt(2 lr T) (known mutant)" in result["message"]
 
 
-def _require_torch() -> None:
-    """Skip without torch (its import is left to the adapter, as in a user's run)."""
-    if importlib.util.find_spec("torch") is None:
-        pytest.skip("PyTorch is not installed (pip install 'sgd-conformance[torch]')")
-
-
 def test_torch_sgd_passes_the_sgd_checks() -> None:
-    _require_torch()
+    require_torch()
     for claim in ("lecture.modified-loss-gd", "lecture.gd-stability", "contract.sgd"):
         result = run_check(claim, "--impl", "sgd=torch:torch.optim:SGD")
         assert result["outcome"] == "passed", result["message"]
@@ -61,7 +53,7 @@ def test_torch_sgd_passes_the_sgd_checks() -> None:
 
 def test_stability_check_catches_torch_sgd_with_momentum_given_in_the_spec() -> None:
     """Keyword arguments in the SPEC configure the optimizer without a wrapper file; the reproduce line quotes them."""
-    _require_torch()
+    require_torch()
     result = run_check("lecture.gd-stability", "--impl", "sgd=torch:torch.optim:SGD(momentum=0.5)")
     assert_caught(result, "torch:torch.optim:SGD(momentum=0.5)")
     assert result["outcome"] == "failed", result["message"]
@@ -69,6 +61,6 @@ def test_stability_check_catches_torch_sgd_with_momentum_given_in_the_spec() -> 
 
 
 def test_torch_sgld_optimizer_passes_the_exact_law_check() -> None:
-    _require_torch()
+    require_torch()
     result = run_check("sgld.exact-quadratic-law", "--impl", f"sgld=torch:{ROOT / 'tests' / 'torch_impls.py'}:SGLD")
     assert result["outcome"] == "passed", result["message"]

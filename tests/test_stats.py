@@ -144,3 +144,10 @@ def test_sandwich_fit_propagates_the_covariance_of_y() -> None:
     a = np.linalg.solve(design.T @ design, design.T)
     np.testing.assert_allclose(fit.coef, [1.0, 2.0], atol=1e-12)
     np.testing.assert_allclose(fit.cov, a @ cov @ a.T, atol=1e-12)
+
+
+def test_uniform_categories_rejects_a_point_mass_and_no_draws_and_not_a_uniform_sample() -> None:
+    uniform = stats.uniform_categories("cells", np.repeat(np.arange(6), 500), 6, 1e-3, "test")
+    assert uniform.passed and uniform.p_value == pytest.approx(1.0)
+    assert not stats.uniform_categories("cells", np.zeros(600, dtype=int), 6, 1e-3, "test").passed
+    assert not stats.uniform_categories("cells", np.zeros(0, dtype=int), 6, 1e-3, "test").passed

@@ -172,6 +172,18 @@ def binomial_equals(what: str, events: int, trials: int, probability: float, lev
                           interval=clopper_pearson(events, trials, level))
 
 
+def uniform_categories(what: str, cells: np.ndarray, count: int, level: float, test: str) -> Decision:
+    """Pearson's chi-square test that the i.i.d. values ``cells`` (0..count-1) are uniform."""
+    observed = np.bincount(cells, minlength=count)
+    expected = cells.size / count
+    statistic = float(np.sum((observed - expected) ** 2) / expected) if cells.size else float("inf")
+    p_value = float(sps.chi2.sf(statistic, count - 1))
+    return Decision(what=what, test=f"{test}: Pearson chi-square on {cells.size} draws, {count - 1} degrees of freedom "
+                                    f"(expected count {expected:.0f} per cell)", level=level,
+                    passed=p_value >= level, statistic=statistic, p_value=p_value,
+                    measured=float(observed.max() / max(cells.size, 1)), predicted=1 / count)
+
+
 def rate_rises(what: str, low: int, high: int, trials: int, level: float) -> Decision:
     """Evidence that a rate rises from one condition to the next, from ``low`` and ``high`` events in ``trials``
     independent trials each: Fisher's exact one-sided test of H0 p_high <= p_low (conditional on the total events,
