@@ -172,7 +172,7 @@ def _sampler_law(run: ClaimRun) -> list[Decision]:
                       rng=run.stream("sampler", on_backend=False), context="epochs of N = 4 samples in batches of 2")
     drawn = [_cells(sampler.epoch(), chains_n) for _ in range(epochs)]
     cells, repeats = np.stack([c for c, _ in drawn], axis=1), np.stack([r for _, r in drawn], axis=1)
-    level = stats.split(run.budget, 3)
+    level = stats.split(run.level, 3)
     valid = cells >= 0
     both = valid[:, 1:] & valid[:, :-1]
     same = int(np.sum((cells[:, 1:] == cells[:, :-1]) & both))

@@ -80,7 +80,7 @@ def sgld_samples_the_gibbs_law_as_lr_vanishes(run: ClaimRun) -> None:
                        style="line"),
                 Series(f"Gibbs, mpmath ({target:.6f})", [0.0, float(lrs.max())], [target, target], style="dashed")],
         caption="Stationary bias O(lr): the extrapolation to lr = 0 must hit the Gibbs value."))
-    level = stats.split(run.budget, 2)
+    level = stats.split(run.level, 2)
     run.verdict(
         stats.agreement("exp(-L/T) has zero Fokker–Planck flux for generic L (d = 1 and 2)",
                         fokker_planck.gibbs_is_stationary(1) and fokker_planck.gibbs_is_stationary(2), True,
@@ -147,7 +147,7 @@ def sgld_mean_loss_has_the_exact_finite_step_equipartition(run: ClaimRun) -> Non
     run.verdict(
         stats.agreement("per-direction excess (T/2)/(1 - eta a/2) tends to the Gibbs T/2 as eta -> 0",
                         sp.simplify(limit - T / 2) == 0, True, test="sympy limit"),
-        stats.z_test("E[L] - L* after the run", excess.mean(), se, exact, run.budget,
+        stats.z_test("E[L] - L* after the run", excess.mean(), se, exact, run.level,
                      test=f"CLT interval on the mean over {chains_n} independent chains"))
 
 
@@ -205,5 +205,5 @@ def sgld_puts_the_gibbs_mass_on_the_flat_basin(run: ClaimRun) -> None:
         caption="The flat basin carries more mass; the finite-lr law is the grid-exact stationary law of the chain."))
     run.verdict(
         stats.agreement("the flat basin has the larger Gibbs mass", gibbs > 0.5, True, test="mpmath quadrature"),
-        stats.z_test("occupation of x < 0", estimate, se, oracle, run.budget,
+        stats.z_test("occupation of x < 0", estimate, se, oracle, run.level,
                      test=f"CLT over {chains_n} independent chains' time fractions (window {window:g})"))

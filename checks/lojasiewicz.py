@@ -106,7 +106,7 @@ def machine_learning_noise_contracts_the_loss_by_rho_per_step(run: ClaimRun) -> 
     """Exact oracles first (derived rho = quoted rho; condition and optimum; the quadratic attains the bound), then
     the per-step factor, E F_k/F_0 per k and the fitted log-slope against rho."""
     chains = run.sizes["chains"]
-    level = stats.split(run.budget, 3)
+    level = stats.split(run.level, 3)
     hv, ev, sv = QUADRATIC["h"], QUADRATIC["eta"], QUADRATIC["sigma"]
     derived, quoted = lojasiewicz.derived_contraction_factor(), lojasiewicz.contraction_factor()
     limit, (best, least) = lojasiewicz.largest_contracting_step(), lojasiewicz.optimal_step()
@@ -213,7 +213,7 @@ def trajectory_stays_in_the_ball_with_the_derived_probability(run: ClaimRun) -> 
     path bound (one-sided CLT) on the quadratic and the ring, and the line's exit frequency against the exit bound
     (one-sided exact binomial) and against the exact exit probability (two-sided exact binomial)."""
     chains, line_chains = run.sizes["chains"], run.sizes["line_chains"]
-    level = stats.split(run.budget, 4)
+    level = stats.split(run.level, 4)
     ring, line = ring_setting("stay-in-ball"), line_setting()
     hv, ev, sv = QUADRATIC["h"], QUADRATIC["eta"], QUADRATIC["sigma"]
     quadratic = {mu_pl: 2 * hv, C_L: hv, sigma: sv, eta: ev, F0: 0.5, r: BALL_RADIUS, rho: quadratic_rho(QUADRATIC)}
@@ -320,7 +320,7 @@ def surviving_chains_reach_a_global_minimum_at_rate_rho(run: ClaimRun) -> None:
     """Every survivor ends on the circle (Markov-derived horizon), the expectation on the event stays below
     rho^k F_0 at every k, and its fitted decay rate is at least -log rho."""
     chains = run.sizes["chains"]
-    level = stats.split(run.budget, 3)
+    level = stats.split(run.level, 3)
     ring, eps = ring_setting(), GLOBAL_MIN["eps"]
     steps = math.ceil(math.log(chains * ring["F0"] / (eps * level)) / -math.log(ring["rho"]))
     markov = chains * ring["F0"] * ring["rho"] ** steps / eps

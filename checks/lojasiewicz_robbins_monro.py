@@ -99,7 +99,7 @@ def bounded_noise_with_robbins_monro_steps_decays_only_algebraically(run: ClaimR
     recursion and the fitted exponent -q."""
     sizes = run.sizes
     chains, rm = sizes["chains"], ROBBINS_MONRO
-    level = stats.split(run.budget, 3)
+    level = stats.split(run.level, 3)
     windows = [(2**j, 2 ** (j + 1)) for j in range(6, sizes["top"])]
     horizon = windows[-1][1]
     schedule, exact_loss = robbins_monro_exact(horizon)

@@ -149,7 +149,7 @@ def noiseless_second_moment_decays_exponentially(run: ClaimRun) -> None:
     mean_b = norms_b.mean(axis=0)
     fit = stats.sandwich_fit(np.column_stack([np.ones_like(EXP_SLOPE_TIMES), EXP_SLOPE_TIMES]), np.log(mean_b),
                              np.cov(norms_b.T) / chains / np.outer(mean_b, mean_b))
-    level = stats.split(run.budget, 2)
+    level = stats.split(run.level, 2)
     decisions.append(stats.z_test(
         "E|theta_t - theta*_0|^2 from theta* + (1, ..., 1) vs the exact moment ODE", mean_a, se_a, exact, level,
         test=f"CLT intervals over {chains} chains at t = {', '.join(f'{t:g}' for t in EXP_TIMES)} (Bonferroni)"))
@@ -257,7 +257,7 @@ def one_dimensional_noiseless_error_is_a_geometric_brownian_motion(run: ClaimRun
     logs = np.log(np.abs(eta))
     location, scale = log_law(rates, eta0, GBM_HORIZON)
     first_moment = absolute_moment(rates, 1, eta0, GBM_HORIZON)
-    level = stats.split(run.budget, 2)
+    level = stats.split(run.level, 2)
     edges = np.linspace(location - 4.5 * scale, location + 4.5 * scale, 61)
     hist, _ = np.histogram(logs, bins=edges, density=True)
     grid = np.linspace(edges[0], edges[-1], 300)

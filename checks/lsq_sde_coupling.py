@@ -121,7 +121,7 @@ def synchronous_coupling_contracts_exponentially_in_wasserstein(run: ClaimRun) -
     bound = np.exp(-rate * W2_TIMES) * float(delta0 @ delta0)
     mean, se = squared.mean(axis=0), squared.std(axis=0, ddof=1) / math.sqrt(chains)
     ratio = np.mean(squared / bound, axis=1)
-    level = stats.split(run.budget, 2)
+    level = stats.split(run.level, 2)
     run.figure(Figure(
         title=f"Synchronously coupled copies: E|Delta_t|^2 at gamma = {COUPLED_GAMMA_K}/K (X 6 x 2, noisy)",
         xlabel="t", ylabel="E|theta_t - theta'_t|^2 (>= W2^2)", yscale="log",
@@ -209,7 +209,7 @@ def noisy_chains_forget_their_start(run: ClaimRun) -> None:
     noiseless = problem.moments(gamma, noiseless=True)
     exact_em = [np.trace(noiseless.euler_maruyama_moments(k, UNIQUE_DT, np.zeros(2), 4 * np.outer(unit, unit))[1])
                 for k in steps]
-    level = stats.split(run.budget, 2)
+    level = stats.split(run.level, 2)
     mean = squared.mean(axis=0)
     worst = int(np.argmax([sps.ks_2samp(first[final][:, j], independent[final][:, j]).statistic
                            for j in range(problem.basis.shape[1])]))

@@ -122,7 +122,7 @@ def sde_models_have_the_moments_of_the_sgd_increment(run: ClaimRun) -> None:
         return online_gradients(np.broadcast_to(delta, (draws, d)), population.curvature, population.label_noise,
                                 run.stream("population", j, on_backend=False))
 
-    level = stats.split(run.budget, 4)
+    level = stats.split(run.level, 4)
     decisions = [
         stats.agreement("sigma sigma' - Sigma == 0 (training model, n = 4, d = 3)",
                         lsq_sde.factor_reproduces_covariance(n, d), True, test="sympy expansion, generic data"),
@@ -250,7 +250,7 @@ def kernel_component_is_frozen_and_the_limit_depends_on_the_start(run: ClaimRun)
         expected.append(float(np.trace(moments.euler_maruyama_moments(steps, dt, delta0, np.outer(delta0, delta0))[1])))
     exact_mean = float(np.mean(expected))
     observed = float(np.mean(np.sum((final - own) ** 2, axis=1)))
-    level = run.budget
+    level = run.level
     p_markov = min(1.0, exact_mean / observed) if observed > 0 else 1.0
     separation = float(np.linalg.norm(limits[0] - limits[1]))
     run.figure(Figure(

@@ -142,7 +142,7 @@ def second_moment_of_the_training_sde_solves_the_moment_ode(run: ClaimRun) -> No
         ylabel="E delta_a delta_b", series=series,
         caption=f"{chains} chains, dt = {dt:g}; exact EM bias at most {bias_in_se:.3f} standard errors of the "
                 "thorough profile."))
-    level = stats.split(run.budget, 2)
+    level = stats.split(run.level, 2)
     mean_test = stats.z_test(f"m(t) = E delta_t at t = {times[0]:g}, {times[1]:g} (Euclidean coordinates)",
                              measured[:, :d].ravel(), se[:, :d].ravel(), exact[:, :d].ravel(), level,
                              test=f"CLT per coordinate over {chains} chains, 2 times x {d} coordinates")
@@ -256,7 +256,7 @@ def invariant_law_has_mean_theta_ls_and_the_stationary_covariance(run: ClaimRun)
         caption=f"{chains} chains, dt = {dt:g}; at T = {horizon:g} the remaining transient is {transient_in_se:.2g} "
                 f"and the EM bias plus transient {bias_in_se:.2g} standard errors of the thorough profile; moment "
                 f"blocks stable up to degree {int(np.max(np.flatnonzero(abscissae < 0))) + 1}."))
-    level = stats.split(run.budget, 2)
+    level = stats.split(run.level, 2)
     mean_test = stats.z_test("E theta_T - theta_LS (invariant mean)", measured[:d], se[:d], expected[:d], level,
                              test=f"CLT per coordinate over {chains} independent chains")
     second_test = stats.z_test("E (theta_T - theta_LS)(theta_T - theta_LS)' vs M_inf (distinct entries)",

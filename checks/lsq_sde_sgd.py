@@ -392,7 +392,7 @@ def sgd_noise_floor_is_order_gamma_and_averaging_or_decaying_steps_remove_it(run
     1, -1, -q."""
     moments = SgdMoments.of_problem()
     chains = Chains(run, run.sizes["chains"])
-    level = stats.split(run.budget, 8)
+    level = stats.split(run.level, 8)
     states = np.random.default_rng(0).standard_normal((3, moments.d))
     cases = [(gamma, delta) for gamma in (0.05, 0.3) for delta in states]
     mapped = [(moments.step_map(g) @ moments.start(moments.centre + delta))[1:] for g, delta in cases]

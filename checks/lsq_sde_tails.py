@@ -124,7 +124,7 @@ def least_squares_sde_has_moments_exactly_below_the_critical_order(run: ClaimRun
 
     runner = Runner(run.impl, context="nu = 6: the SDE has a stationary law with finite variance")
     final = _simulate_sde(run, runner, scalar_fields(drift, sp.sqrt(diffusion_squared), SDE_VALUES), chains_n)
-    level = stats.split(run.budget, 2)
+    level = stats.split(run.level, 2)
     k = chains_n // HILL_SHARE
     oracle = tail_oracle.student_t_hill_oracle(nu, chains_n, k)
     hill = tail_oracle.hill_estimator(np.abs(final), k)
@@ -329,7 +329,7 @@ def online_sgd_has_the_kesten_tail_not_the_sde_tail(run: ClaimRun) -> None:
     squares = final**2
     estimate, se = float(squares.mean()), float(squares.std(ddof=1) / math.sqrt(chains_n))
 
-    level = stats.split(run.budget, 2)  # second moment at lr = 0.25; tail at lr = 1
+    level = stats.split(run.level, 2)  # second moment at lr = 0.25; tail at lr = 1
     tail_decisions, tail_series, tail_caption, alpha_hat = _kesten_tail(run, gradient, start, theta_star, level)
     gammas = np.array([0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0, 1.2])
     run.figure(Figure(

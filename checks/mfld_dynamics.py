@@ -124,7 +124,7 @@ def langevin_dissipates_kl_at_the_fisher_rate(run: ClaimRun) -> None:
             klt = kl(np_xp, mt, vt)
             ratios.append(np.max(klt * np.exp(2 * curve_t) / klt[0]))
     correct_fp, seed_fp = mg.fokker_planck_forms_agree()
-    level = stats.split(run.budget, 3)
+    level = stats.split(run.level, 3)
     plot_t = np.linspace(0, 2.5, 100)
     mt = numeric.evaluate(ou_mean, xp=np_xp, t=plot_t, m0=m0)
     vt = numeric.evaluate(ou_var, xp=np_xp, t=plot_t, v0=v0)
@@ -198,7 +198,7 @@ def particle_update_has_the_exact_finite_step_law(run: ClaimRun) -> None:
     sigma_dev = math.sqrt(spread_k[0] * per / (per - 1))
     z_dev = (_helmert(snaps_g) / sigma_dev).reshape(-1, 1)
     stationary = numeric.evaluate(langevin.sgld_stationary_variance(), a=1.0, eta=lr, T=lam)
-    level = stats.split(run.budget, 6)
+    level = stats.split(run.level, 6)
     edges = np.linspace(-4, 4, 41)
     hist, _ = np.histogram(z_alone[:, 0], bins=edges, density=True)
     grid = np.linspace(-4, 4, 200)
@@ -294,7 +294,7 @@ def free_energy_gap_decays_at_least_at_the_lsi_rate(run: ClaimRun) -> None:
         stats.agreement("without interaction and v0 = v*, gap(t) = exp(-2 rho_lsi lambda t) gap(0)",
                         mg.tight_case_is_exactly_exponential(), True, test="sympy identity"),
     ]
-    level = stats.split(run.budget, 6)
+    level = stats.split(run.level, 6)
     series = []
     for tag, problem, start in (("Gaussian case", gauss, (-2.0, 0.25)), ("tight case", tight, (-1.0, 1.0))):
         snaps = _simulate(run, tag, problem, lam, lr, n, start, record)
@@ -372,7 +372,7 @@ def free_energy_decreases_along_the_mean_field_flow(run: ClaimRun) -> None:
     diff = np.diff(value)
     diff_infl = np.diff(infl, axis=1)
     diff_se = np.sqrt(np.sum(diff_infl**2, axis=0))
-    level = stats.split(run.budget, 2)
+    level = stats.split(run.level, 2)
     worst = int(np.argmax(diff / diff_se))
     run.figure(Figure(
         title="Free energy along the particle flow (Gaussian case)", xlabel="t", ylabel="L(q_t) - L*", yscale="log",

@@ -116,7 +116,7 @@ def mfld_learns_sparse_parity_where_the_fixed_kernel_lags(run: ClaimRun) -> None
         stats.identity("closed-form NTK Gram = J J^T", to_numpy(mfc.ntk_gram(x0, z0, z0, NETWORK["rbar"]))[0],
                        to_numpy(jac @ jac.T), IDENTITY_RTOL, test=f"16 particles, n = {2 * d0}, rtol {IDENTITY_RTOL}"),
     ]
-    level = stats.split(run.budget, len(dims))
+    level = stats.split(run.level, len(dims))
     series, rows = [], []
     for d in dims:
         mf_bands, k_bands, ns = [], [], [2 * d, 8 * d]
@@ -211,7 +211,7 @@ def annealed_temperature_reaches_a_lower_objective(run: ClaimRun) -> None:
         stats.agreement("objectives finite along both runs", finite, True, test="every replica, every stage end"),
         stats.at_most("annealed objective at the end / at the start (mean over replicas)",
                       float(np.mean(ann[-1]) / np.mean(ann[0])), 1.0, test="deterministic sanity guard"),
-        stats.reported(stats.mean_exceeds("F(fixed) - F(annealed) at the end", fix[-1] - ann[-1], 0.0, run.budget,
+        stats.reported(stats.mean_exceeds("F(fixed) - F(annealed) at the end", fix[-1] - ann[-1], 0.0, run.level,
                                           test="reported: annealing reaches the lower objective (paired over "
                                                "replicas)")),
     )

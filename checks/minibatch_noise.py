@@ -136,7 +136,7 @@ def minibatch_gradient_has_the_finite_population_covariance(run: ClaimRun) -> No
         declared = sampler.declared_replacement
     law = identify(declared, [b for epochs_b in drawn.values() for epoch in epochs_b for b in epoch])
     parts = sum(law.statistical_tests + 2 + (2 if POPULATION % batch else 0) for batch in BATCHES)
-    level = stats.split(run.budget, parts)
+    level = stats.split(run.level, parts)
     decisions = [stats.agreement(f"Var(g_hat)/Sigma by enumeration (N = 6, b = 2, {'with' if r else 'without'} "
                                  "replacement)", minibatch_theory.enumerated_moments(6, 2, r),
                                  (0, minibatch_theory.covariance_factor(6, 2, r)), test="sympy, every minibatch")

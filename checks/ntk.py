@@ -62,7 +62,7 @@ def ntk_jacobian_is_sigma_over_sqrt_n_with_a_width_free_law(run: ClaimRun) -> No
     sizes = run.sizes
     d, networks = 5, sizes["networks"]
     widths = np.array(WIDTHS, dtype=float)
-    level_ks, level_slope = stats.split(run.budget, 2), stats.split(run.budget, 2)
+    level_ks, level_slope = stats.split(run.level, 2), stats.split(run.level, 2)
     x_host = two_layer.unit_input(run.stream("input", on_backend=False), d)
     x = asarray(x_host[None, :], run.xp)
     decisions, series = [], []
@@ -167,7 +167,7 @@ def empirical_ntk_is_unbiased_for_the_arc_cosine_limit_and_converges_at_rate_n_t
         sds.append(0.5 * np.log(var))
         sd_ses.append(np.sqrt(max(m4 - var**2, 0.0) / networks) / (2 * var))
     widths = np.array(WIDTHS, dtype=float)
-    level = stats.split(run.budget, 2)
+    level = stats.split(run.level, 2)
     fit = stats.slope_fit(widths, np.array(sds), np.array(sd_ses))
     lam_min = float(np.linalg.eigvalsh(expected_gram)[0])
     derived = {k: sp.simplify(ntk.arccos_kernel(k) - ntk.ARCCOS_CLOSED[k]) == 0 for k in (0, 1)}

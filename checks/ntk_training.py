@@ -209,7 +209,7 @@ def min_norm_step_is_the_kernel_regression_solution_and_gauss_newton_residual_sh
         residuals.append(np.linalg.norm(to_numpy(two_layer.forward(after, x, **kw)) - y_host, axis=-1))
         norms.append(np.sum(step**2, axis=-1))
     widths = np.array(DUAL_WIDTHS, dtype=float)
-    level = stats.split(run.budget, 2)
+    level = stats.split(run.level, 2)
     norm_y, norm_se = (np.array(v) for v in zip(*(_log_mean_with_se(v) for v in norms), strict=True))
     res_y, res_se = (np.array(v) for v in zip(*(_log_mean_with_se(v) for v in residuals), strict=True))
     norm_fit = stats.slope_fit(widths, norm_y, norm_se)
@@ -276,7 +276,7 @@ def ntk_training_moves_parameters_by_order_one_and_the_kernel_by_at_most_n_to_mi
     norm_fit, norm_y = _width_fit(runs["norm"])
     rms_fit, rms_y = _width_fit(runs["rms"])
     kernel_fit, kernel_y = _width_fit(runs["kernel"], sign=-1.0)
-    level = stats.split(run.budget, 3)
+    level = stats.split(run.level, 3)
     test = f"GLS of mean log over {networks} networks, {len(LAZY_WIDTHS)} widths"
     run.figure(Figure(
         title="Lazy training under NTK scaling: parameter and kernel change vs width", xlabel="width n",
@@ -346,7 +346,7 @@ def mean_field_training_moves_the_neurons_and_the_kernel_by_amounts_that_do_not_
                    widths.tolist(), np.exp(design @ fits[key].coef).tolist(), style="line"))],
         caption=f"ReLU, {LAZY_STEPS} GD steps at learning rate 0.5 n (mean loss), {networks} networks per width."))
     test = f"one-sided; GLS on (1, log n, 1/n) of mean log over {networks} networks, {len(LAZY_WIDTHS)} widths"
-    level = stats.split(run.budget, 2)
+    level = stats.split(run.level, 2)
     run.verdict(
         stats.coefficient_test("log n coefficient of log RMS parameter change (each neuron moves: >= 0)",
                                fits["rms"], 1, 0.0, level=level, alternative="greater", test=test),

@@ -189,7 +189,7 @@ def stochastic_gradient_flow_matches_the_sgd_step_moments(run: ClaimRun) -> None
     population = least_squares_population(run.stream("data", on_backend=False), SGF_POPULATION)
     moves, firsts, declared = _sgd_steps(run, population)
     law = identify(declared, [firsts.reshape(-1, SGF_BATCH)])
-    level = stats.split(run.budget, law.statistical_tests + 2)
+    level = stats.split(run.level, law.statistical_tests + 2)
     unit_sigma = {s: (1 if s.name in ("S_00", "S_11") else 0) for s in sgf.noise_covariance_symbols(2).free_symbols}
     decisions = [
         stats.agreement("D solved from 2 D eta = eta^2 Sigma / b (with replacement) equals the lecture's (eta/2b) "

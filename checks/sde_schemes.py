@@ -102,7 +102,7 @@ def scheme_converges_weakly_to_the_ito_solution(run: ClaimRun) -> None:
         "OU": (scalar_fields(-a * x, sigma, {a: 1.0, sigma: 1.0}), 2.0,
                ou_exact_sampler(1.0, 1.0, 2.0, finest, HORIZON), (2,)),
     }
-    level = stats.split(run.budget, sum(len(powers) for *_, powers in problems.values()))
+    level = stats.split(run.level, sum(len(powers) for *_, powers in problems.values()))
     design = np.column_stack([np.ones_like(hs), np.log(hs), hs])
     decisions = []
     for name, (fields, start, sampler, powers) in problems.items():
@@ -160,7 +160,7 @@ def scheme_converges_strongly_with_order_one_half(run: ClaimRun) -> None:
         "OU": (scalar_fields(-a * x, sigma, {a: 1.0, sigma: 1.0}), 2.0,
                ou_exact_sampler(1.0, 1.0, 2.0, finest, HORIZON)),
     }
-    level = stats.split(run.budget, len(problems))
+    level = stats.split(run.level, len(problems))
     decisions = []
     for name, (fields, start, sampler) in problems.items():
         squared = stats.Moments()
@@ -217,7 +217,7 @@ def multiplicative_sde_reaches_the_ito_fokker_planck_law(run: ClaimRun) -> None:
     seed_density = fokker_planck.seed_form_invariant_density_1d(drift, diffusion_squared, x)
     seed_nu, seed_scale = (float(v.subs(values)) for v in fokker_planck.student_t_parameters(seed_density, x))
     horizon, dt, block = 10.0, 1e-3, 1000
-    level = stats.split(run.budget, 2)
+    level = stats.split(run.level, 2)
     fields = scalar_fields(drift, sp.sqrt(diffusion_squared), values)
     runner = Runner(run.impl, context="the SDE has a stationary law with finite variance (nu = 6 > 2)")
     state = asarray(np.zeros((chains_n, 1)), run.xp)

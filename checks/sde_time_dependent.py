@@ -82,7 +82,7 @@ def _strong_order(run: ClaimRun, what: str, levels: list[int], squared: np.ndarr
                 Series("slope 1/2", hs.tolist(), (rms[0] * np.sqrt(hs / hs[0])).tolist(), style="dashed")],
         caption=f"Fitted order {fit.coef[1]:.3f} ± {fit.se(1):.3f}; coupled paths."))
     return stats.coefficient_test(
-        f"strong order on {what} (slope of log RMS error on log h)", fit, 1, 0.5, run.budget, alternative="greater",
+        f"strong order on {what} (slope of log RMS error on log h)", fit, 1, 0.5, run.level, alternative="greater",
         test=f"least-squares slope with a first-order correction over h = 2^-{levels[0]}..2^-{levels[-1]}, "
              f"{squared.shape[0]} coupled paths against {against}, one-sided (order >= 1/2)")
 
@@ -114,7 +114,7 @@ def scheme_converges_weakly_with_time_dependent_coefficients(run: ClaimRun) -> N
     levels = list(range(3, 9))
     hs = HORIZON / 2.0 ** np.array(levels)
     finals, exact = _gbm_levels(run, levels, "paths")
-    level = stats.split(run.budget, 2)
+    level = stats.split(run.level, 2)
     design = np.column_stack([np.ones_like(hs), np.log(hs), hs])
     decisions, series = [], []
     for label, power in (("E[X_T]", 1), ("E[X_T^2]", 2)):
@@ -215,7 +215,7 @@ def scheme_reproduces_the_time_inhomogeneous_ou_moments(run: ClaimRun) -> None:
         caption=f"{chains} chains, dt = 2^-11; Euler–Maruyama's exact bias is {bias_in_se:.3f} standard errors of "
                 "the thorough size."))
     decision = stats.z_test("E X_r, E X_t, E X_r^2, E X_r X_t, E X_t^2 at r = 1/2, t = 1", measured, se,
-                            raw(mean, cov), run.budget,
+                            raw(mean, cov), run.level,
                             test=f"CLT per entry over {chains} chains (Bonferroni over 5), exact closed forms")
     run.verdict(dataclasses.replace(decision, details={**decision.details, "em_bias_in_thorough_se": bias_in_se}))
 

@@ -150,7 +150,7 @@ def mean_of_sgd_is_gd_on_least_squares(run: ClaimRun) -> None:
                         minibatch_theory.enumerated_moments(6, 2, False)[0], 0, test="sympy, every minibatch"),
         stats.z_test(f"mean of theta_{steps} over the chains vs theta_{steps}^GD, standardised by the exact "
                      f"covariance; law: {independent_law(replacement, batch)}", whitened.mean(axis=0),
-                     np.full(d, 1 / math.sqrt(chains_n)), np.zeros(d), run.budget,
+                     np.full(d, 1 / math.sqrt(chains_n)), np.zeros(d), run.level,
                      test=f"CLT z-tests of the {d} whitened coordinates over {chains_n} independent chains "
                           f"(Bonferroni over {d}); exact covariance from the moment map"))
 
@@ -208,7 +208,7 @@ def sgd_stationary_variance_is_not_a_function_of_eta_over_b(run: ClaimRun) -> No
     noise = np.column_stack([scores[(np.arange(TEMPERATURE_N) * (2 * c + 1)) % TEMPERATURE_N]
                              for c in range(TEMPERATURE_D)])
     noise_xp = asarray(noise, run.xp)
-    level = stats.split(run.budget, len(TEMPERATURE_SETTINGS))
+    level = stats.split(run.level, len(TEMPERATURE_SETTINGS))
     decisions, series = [], []
     for step, batch in TEMPERATURE_SETTINGS:
         sampler = Sampler(run.component("sampler"), n=TEMPERATURE_N, batch_size=batch, chains=chains_n,
@@ -341,5 +341,5 @@ def sgd_stationary_law_is_not_the_gibbs_law(run: ClaimRun) -> None:
                 f"law is {gibbs[1] / stationary[1, 1]:.1f}x wider in the flat direction."))
     run.verdict(stats.z_test(
         f"time averages of E[delta delta'] entries (11, 12, 22) over steps {window.start}..{steps}; law: "
-        f"{independent_law(replacement, batch)}", estimate, se, [exact[0, 0], exact[0, 1], exact[1, 1]], run.budget,
+        f"{independent_law(replacement, batch)}", estimate, se, [exact[0, 0], exact[0, 1], exact[1, 1]], run.level,
         test=f"CLT intervals per entry over {chains_n} independent chains (Bonferroni over 3); exact moment map"))

@@ -69,7 +69,7 @@ def sgld_has_the_exact_gaussian_law_on_a_quadratic(run: ClaimRun) -> None:
     sizes = run.sizes
     chains_n, steps = sizes["chains"], sizes["steps"]
     explicit = 1
-    level = stats.split(run.budget, (sizes["examples"] + explicit) * 5)
+    level = stats.split(run.level, (sizes["examples"] + explicit) * 5)
     decisions: list[stats.Decision] = []
     evidence: list[tuple[float, float, float]] = []
     first_z: list[np.ndarray] = []
@@ -182,7 +182,7 @@ def sgld_step_covers_time_lr(run: ClaimRun) -> None:
                      var - ou_var, math.sqrt(max(m4 - var**2, 1e-300) / chains_n)))
     err = np.array(rows)
     design = np.column_stack([np.ones_like(lrs), lrs])
-    level = stats.split(run.budget, 2)
+    level = stats.split(run.level, 2)
     fits = {name: stats.gls(design, err[:, col], np.diag(err[:, col + 1] ** 2))
             for name, col in (("mean", 0), ("variance", 2))}
     for name, col in (("mean", 0), ("variance", 2)):

@@ -219,7 +219,7 @@ def infinite_width_gram_is_positive_definite_and_the_finite_width_gram_reaches_i
     lam_repeated = float(np.linalg.eigvalsh(linearised_training.du_gram(repeated))[0])
     lam_opposite = float(np.linalg.eigvalsh(linearised_training.du_gram(opposite))[0])
     rows, cols = np.triu_indices(DU_INPUTS)
-    level = stats.split(run.budget, 2)
+    level = stats.split(run.level, 2)
     means, ses, counts = [], [], []
     for width in DU_WIDTHS:
         grams = first_layer_grams(run, width, networks)

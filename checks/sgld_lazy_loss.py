@@ -154,7 +154,7 @@ def lazy_sgld_loss_decays_exponentially_at_an_alpha_free_rate(run: ClaimRun) -> 
     exact, exact_cov = squared_norm_law(LOSS_TIMES)
     exact_sd = np.sqrt(np.diag(exact_cov))
     windowed = window_slope(LOSS_TIMES, exact)
-    level = stats.split(run.budget, 3)
+    level = stats.split(run.level, 3)
     lin, net = squared[0], squared[2]
     fit = stats.sandwich_fit(np.column_stack([np.ones_like(LOSS_TIMES), -LOSS_TIMES]), np.log(lin.mean(axis=0)),
                              exact_cov / chains / np.outer(exact, exact))

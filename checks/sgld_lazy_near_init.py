@@ -123,7 +123,7 @@ def lazy_sgld_parameters_stay_within_order_one_over_alpha_of_initialisation(run:
              stream=lambda first: run.stream("dW", first, on_backend=False), xp=xp, observe=observe)
     dev = np.column_stack([to_numpy(s) for s in sup_dev])
     path = np.column_stack([to_numpy(s) for s in sup_path])
-    level = stats.split(run.budget, 3)
+    level = stats.split(run.level, 3)
     rate, fit_dev = steeper_than("decay order of E sup_t |omega_t - omega_0| in a (slope of log mean on -log a)",
                                  alphas, dev, 1.0, level,
                                  test=f"one-sided (>= 1) least-squares slope over a = {listed(alphas)}, {grid_chains} "
@@ -239,7 +239,7 @@ def lazy_sgld_kernel_stays_above_half_its_initial_minimum_eigenvalue(run: ClaimR
     drop = 1.0 - ratio
     fail = ratio < 0.5
     lazy = alphas >= LAZY_FROM
-    level = stats.split(run.budget, 2)
+    level = stats.split(run.level, 2)
     order, fit = steeper_than("decay order of E[1 - min_t lambda_min(K_t)/lambda_0] in a", alphas[lazy], drop[:, lazy],
                               1.0, level, test=f"one-sided (>= 1) least-squares slope over a = {listed(alphas[lazy])}, "
                                                f"{chains} coupled chains, delta-method covariance across a")

@@ -79,6 +79,9 @@ class ClaimResult:
     duration_s: float | None = None
     decisions: list[dict[str, Any]] = field(default_factory=list)
     figures: list[Figure] = field(default_factory=list)
+    #: each stage run: ``{stage, outcome, p_value, level, duration_s, decisions}`` (stage 2 only after a statistical
+    #: rejection of stage 1); ``decisions``, ``p_value`` and ``figures`` above are the last stage's
+    stages: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
     def from_dict(cls, record: dict[str, Any]) -> ClaimResult:

@@ -3,7 +3,8 @@
 The page has inline CSS and inline SVG figures only: no scripts, fonts, images or links to other
 resources, so it can be archived or mailed as a single file. The template is
 ``reports/templates/report.html`` (jinja2, autoescaped). When the report carries the calibration record
-(``report.trust``) the page has a Trust section: each check's measured false-alarm rate and power.
+(``report.trust``) the page has a Trust section: the suite-level false-alarm rates, each check's measured false-alarm
+rate per stage and as the two-stage procedure, and its power.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from sgd_conformance.reports.model import OUTCOMES, ClaimResult, Figure, Report
 from sgd_conformance.reports.plots import figure_svg
 
 _TEMPLATES = Path(__file__).parent / "templates"
+#: the schema of the calibration record the Trust section reads (an older record is not shown)
+TRUST_SCHEMA = 2
 _MAX_ITEMS = 12
 
 
@@ -51,8 +54,10 @@ class TrustRow:
     claim: str
     anchor: str | None
     budget: float | None
+    stage_level: float | None
     kind: str
-    false_alarm: str
+    stages: list[str]
+    failed: str
     ks_p: float | None
     mutants: list[dict[str, Any]]
     no_mutant: str
@@ -61,13 +66,26 @@ class TrustRow:
 
 
 @dataclass
-class TrustView:
-    """The calibration record: its level, seeds, the commands that regenerate it, and one row per claim."""
+class SuiteRow:
+    """A suite-level false-alarm rate: on the reference or on a correct third-party implementation."""
 
-    level: float
+    name: str
+    claims: int | None
+    rate: str
+    binomial_p: float | None
+    verdict: str
+
+
+@dataclass
+class TrustView:
+    """The calibration record: when and on which code it was measured, its seeds, the suite-level rates, one row per
+    claim, and the commands that regenerate it."""
+
     created: str
     git_commit: str | None
     seeds: list[str]
+    suite: list[SuiteRow]
+    power: dict[str, Any]
     commands: list[str]
     rows: list[TrustRow]
 
@@ -79,7 +97,8 @@ def render_html(report: Report) -> str:
     """The HTML page of ``report``."""
     template = _environment().get_template("report.html")
     views = _views(report)
-    trust = _trust(report.trust, {v.result.claim: v.anchor for v in reversed(views)}) if report.trust else None
+    anchors = {v.result.claim: v.anchor for v in reversed(views)}
+    trust = _trust(report.trust, anchors) if report.trust and report.trust.get("schema") == TRUST_SCHEMA else None
     return template.render(report=report, counts=report.counts(), outcomes=OUTCOMES, results=views, trust=trust)
 
 
@@ -112,32 +131,46 @@ def _views(report: Report) -> list[ResultView]:
 
 
 def _trust(record: dict[str, Any], anchors: dict[str, str]) -> TrustView:
-    """The view of a calibration record (``checks.calibration``); ``anchors`` link claims to their sections."""
-    rows = [_trust_row(claim, entry, record["level"], anchors.get(claim)) for claim, entry in record["claims"].items()]
+    """The view of a calibration record (schema 2, :mod:`checks.harness.calibration`); ``anchors`` link claims to
+    their sections."""
+    rows = [_trust_row(claim, entry, anchors.get(claim)) for claim, entry in record["claims"].items()]
     seeds = dict.fromkeys(text for _, entry in record["claims"].items() for text in _seed_texts(entry))
-    return TrustView(level=record["level"], created=record.get("created", ""), git_commit=record.get("git_commit"),
-                     seeds=list(seeds), commands=record.get("calibrate", []), rows=rows)
+    suite = record.get("suite") or {}
+    named = [("reference", suite.get("reference")), *(suite.get("third_party") or {}).items()]
+    return TrustView(created=record.get("created", ""), git_commit=record.get("git_commit"), seeds=list(seeds),
+                     suite=[_suite_row(name, part) for name, part in named], power=record.get("power_counts") or {},
+                     commands=record.get("commands", []), rows=rows)
 
 
-def _trust_row(claim: str, entry: dict[str, Any], level: float, anchor: str | None) -> TrustRow:
-    part, power = entry.get("false_alarm"), entry.get("power")
+def _suite_row(name: str, part: dict[str, Any] | None) -> SuiteRow:
+    if not part or not part.get("n"):
+        reason = (part or {}).get("not_measured") or "not measured"
+        return SuiteRow(name, None, "", None, reason)
+    verdict = "exceeds 1%" if part["exceeds_target"] else "consistent with <= 1%"
+    return SuiteRow(name, part.get("claims"), rate_text(part), part["binomial_p"], verdict)
+
+
+def _trust_row(claim: str, entry: dict[str, Any], anchor: str | None) -> TrustRow:
+    part, power = entry.get("false_alarm") or {}, entry.get("power")
     no_mutant = ""
     if power == []:
         no_mutant = entry.get("no_mutant_reason") or "no registered mutant"
-    false_alarm = false_alarm_text(part)
+    stages = [rate_text((part.get("stages") or {}).get(str(stage))) for stage in (1, 2)]
+    ks = [s["ks_p"] for s in (part.get("stages") or {}).values() if s.get("ks_p") is not None]
     mutants = power or []
     caught = ", ".join(f"{m['bug']} {m['caught']}/{m['seeds']}" for m in mutants) or no_mutant or "not measured"
     flags = list(entry.get("flags", []))
-    line = (f"false alarms at level {fmt(level)}: {false_alarm}"
-            + (f", KS p = {fmt(part['ks_p'])}" if part and part.get("ks_p") is not None else "")
-            + f"; mutants caught: {caught}" + (f"; flags: {', '.join(flags)}" if flags else "") + ".")
-    return TrustRow(claim=claim, anchor=anchor, budget=entry.get("budget"), kind=entry.get("kind") or "",
-                    false_alarm=false_alarm, ks_p=part.get("ks_p") if part else None, mutants=mutants,
-                    no_mutant=no_mutant, flags=flags, line=line)
+    level = entry.get("stage_level")
+    line = (f"false alarms at the stage level {fmt(level)}: stage 1 {stages[0]}, stage 2 {stages[1]}; the claim "
+            f"failed at {rate_text(part.get('claim'))} seeds (budget {fmt(entry.get('budget'))}); mutants caught: "
+            f"{caught}" + (f"; flags: {', '.join(flags)}" if flags else "") + ".")
+    return TrustRow(claim=claim, anchor=anchor, budget=entry.get("budget"), stage_level=level,
+                    kind=entry.get("kind") or "", stages=stages, failed=rate_text(part.get("claim")),
+                    ks_p=min(ks) if ks else None, mutants=mutants, no_mutant=no_mutant, flags=flags, line=line)
 
 
 def _seed_texts(entry: dict[str, Any]) -> list[str]:
-    """How the parts of a claim entry were seeded, e.g. ``false alarms: seeds 1–100 (profile quick)``."""
+    """How the parts of a claim entry were seeded, e.g. ``false alarms: seeds 1–200 (profile quick)``."""
     texts = []
     part, run = entry.get("false_alarm"), entry.get("power_run")
     if part and part.get("seeds"):
@@ -151,15 +184,12 @@ def _seed_range(seeds: dict[str, int]) -> str:
     return f"seeds {seeds['first']}–{seeds['first'] + seeds['count'] - 1}"
 
 
-def false_alarm_text(part: dict[str, Any] | None) -> str:
-    """False alarms of a calibration part as ``k/n [low, high]`` (95% Clopper–Pearson), or the failures of an exact
-    check as ``k/n failed (exact)``."""
-    if part is None:
+def rate_text(part: dict[str, Any] | None) -> str:
+    """A measured rate as ``k/n [low, high]`` (95% Clopper–Pearson), or ``not measured``."""
+    if not part or not part.get("n"):
         return "not measured"
-    if part.get("rejections") is None:
-        return f"{part['failed_at_budget']}/{part['n']} failed (exact)"
     low, high = part["ci95"]
-    return f"{part['rejections']}/{part['n']} [{low:.3f}, {high:.3f}]"
+    return f"{part['k']}/{part['n']} [{low:.3f}, {high:.3f}]"
 
 
 def _draw(fig: Figure) -> FigureView:

@@ -41,7 +41,7 @@ LAYERS = [
     Layer("reports", "sgd_conformance.reports", frozenset({"matplotlib", "jinja2", "markupsafe", "numpy"}),
           ("sgd_conformance.reports",)),
     Layer("checks/harness", "sgd_conformance.checks.harness",
-          frozenset(NUMERIC | {"pytest", "hypothesis", "torch"}),
+          frozenset(NUMERIC | {"pytest", "hypothesis", "torch", "dask", "distributed"}),
           ("sgd_conformance.checks.harness", "sgd_conformance.solvers", "sgd_conformance.reports",
            "sgd_conformance.mutants", "sgd_conformance.checks.oracles")),
     Layer("tests/mutants", "sgd_conformance.mutants", frozenset({"numpy"}), ("sgd_conformance.mutants",)),

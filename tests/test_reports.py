@@ -11,7 +11,7 @@ import pytest
 
 from sgd_conformance.reports.model import ClaimResult, Figure, Report, Series, read_calibration
 from sgd_conformance.reports.plots import figure_svg
-from sgd_conformance.reports.render import false_alarm_text, fmt, render_html, slugify, write_html
+from sgd_conformance.reports.render import fmt, rate_text, render_html, slugify, write_html
 
 SEED_WORDING = "The lecture calls the PDE 'Feynman–Kac'; it is the Fokker–Planck equation."
 MESSAGE = "FAILED sgld.gibbs — reference\n  measured 0.31 < predicted 0.5 & more"
@@ -143,22 +143,34 @@ def test_undrawable_figure_does_not_lose_the_page() -> None:
 
 
 def trust_record() -> dict[str, object]:
-    """A calibration record: a p-value claim with two mutants (one missed), an exact claim without a mutant."""
-    false_alarm = {"n": 100, "rejections": 4, "ci95": [0.011, 0.0993], "ks_p": 0.4321, "failed_at_budget": 0,
-                   "seeds": {"first": 1, "count": 100}, "profile": "quick", "flags": []}
-    return {"schema": 1, "level": 0.05, "created": "2025-01-02T00:00:00+00:00", "git_commit": "abc123",
-            "calibrate": ["python -m sgd_conformance calibrate --claims 'sgld.*'"], "commands": [],
-            "claims": {
-                "sgld.time-scale": {
-                    "budget": 1e-3, "kind": "p-value", "false_alarm": false_alarm, "flags": ["misses_mutant"],
-                    "power_run": {"seeds": {"first": 1, "count": 20}},
-                    "power": [{"test": "tests/test_power.py::t[a]", "bug": "sgld_half_speed", "seeds": 20, "caught": 20,
-                               "misses_mutant": False},
-                              {"test": "tests/test_power.py::t[b]", "bug": "sgld_noise_sqrt_lr_t", "seeds": 20,
-                               "caught": 17, "misses_mutant": True}]},
-                "sgd.contract": {
-                    "budget": 1e-3, "kind": "exact", "flags": [], "power": [], "no_mutant_reason": "checked by <hand>",
-                    "false_alarm": {**false_alarm, "rejections": None, "ks_p": None, "ci95": None}}}}
+    """A calibration record (schema 2): a p-value claim with two mutants (one missed), an exact claim without a
+    mutant, and a third-party implementation that was not measured."""
+    from sgd_conformance.checks.harness.calibration import merge
+    from sgd_conformance.checks.harness.calibration_figures import false_alarm_figures
+
+    def runs(rejected: int, p: float | None = 0.5) -> list[dict[str, object]]:
+        return [{"seed": s, "outcome": "failed" if s < rejected else "passed", "p_value": 0.001 if s < rejected else p,
+                 "decisions": [{"level": 0.01, "passed": s >= rejected, "enforced": True}]} for s in range(200)]
+
+    seeds = {"seeds": {"first": 1, "count": 200}, "profile": "quick", "fingerprint": "f"}
+    statistical = {**false_alarm_figures({1: runs(3), 2: runs(2)}, 0.01, 1e-4, 1e-5), **seeds}
+    exact = {**false_alarm_figures({1: runs(0, None)}, 0.01, 1e-4, 1e-5), **seeds}
+    power_run = {"seeds": {"first": 1, "count": 20}, "fingerprint": "f"}
+    record = {"schema": 2, "created": "2025-01-02T00:00:00+00:00", "git_commit": "abc123", "versions": {},
+              "commands": ["sgd-conformance calibrate --claims 'sgld.*'"],
+              "suite": {"third_party": {"torch.optim.SGD": {"not_measured": "PyTorch is not installed"}}},
+              "claims": {
+                  "sgld.time-scale": {
+                      "budget": 1e-4, "stage_level": 0.01, "kind": "p-value", "false_alarm": statistical,
+                      "power_run": power_run,
+                      "power": [{"bug": "sgld_half_speed", "kind": "implementation", "seeds": 20, "caught": 20,
+                                 "misses_mutant": False},
+                                {"bug": "sgld_noise_sqrt_lr_t", "kind": "implementation", "seeds": 20, "caught": 17,
+                                 "misses_mutant": True}]},
+                  "sgd.contract": {"budget": 1e-4, "stage_level": 0.01, "kind": "exact", "power": [],
+                                   "power_run": power_run, "no_mutant_reason": "checked by <hand>",
+                                   "false_alarm": exact}}}
+    return merge(None, record)
 
 
 def test_trust_section_shows_the_calibration() -> None:
@@ -166,17 +178,30 @@ def test_trust_section_shows_the_calibration() -> None:
     report.trust = trust_record()
     html = render_html(report)
     assert 'id="trust"' in html and 'href="#trust"' in html
-    assert "python -m sgd_conformance calibrate --claims &#39;sgld.*&#39;" in html
-    assert "false alarms: seeds 1–100 (profile quick)" in html and "mutants: seeds 1–20" in html
-    assert "4/100 [0.011, 0.099]" in html and "0.4321" in html and "0/100 failed (exact)" in html
+    assert "sgd-conformance calibrate --claims &#39;sgld.*&#39;" in html
+    assert "false alarms: seeds 1–200 (profile quick)" in html and "mutants: seeds 1–20" in html
+    assert "3/200 [0.003, 0.043]" in html and "2/200 [0.001, 0.036]" in html and "0/200 [0.000, 0.018]" in html
     assert "sgld_noise_sqrt_lr_t 17/20" in html and '<span class="badge flag">misses_mutant</span>' in html
-    assert "checked by &lt;hand&gt;" in html
+    assert "checked by &lt;hand&gt;" in html and "PyTorch is not installed" in html
+    assert "consistent with &lt;= 1%" in html  # the reference's suite-level row
     assert '<a href="#sgld-time-scale--reference">sgld.time-scale</a>' in html  # a claim of this report links
-    assert "false alarms at level 0.05: 4/100 [0.011, 0.099], KS p = 0.4321; mutants caught: sgld_half_speed 20/20" \
-        in html  # the line in the claim's own section
+    assert ("false alarms at the stage level 0.01: stage 1 3/200 [0.003, 0.043], stage 2 2/200 [0.001, 0.036]; the "
+            "claim failed at 2/200 [0.001, 0.036] seeds") in html  # the line in the claim's own section
     without_namespaces = re.sub(r'\sxmlns(:\w+)?="[^"]*"', "", html)
     assert "<script" not in without_namespaces and "http" not in without_namespaces
     assert 'id="trust"' not in render_html(synthetic_report())
+
+
+def test_a_retested_claim_shows_both_stages_evidence() -> None:
+    report = synthetic_report()
+    passed = report.results[0]
+    first = {**passed.decisions[0], "what": "slope in stage 1", "passed": False, "p_value": 1e-4}
+    passed.stages = [{"stage": 1, "outcome": "failed", "p_value": 1e-4, "level": 0.01, "decisions": [first]},
+                     {"stage": 2, "outcome": "passed", "p_value": 0.4321, "level": 0.01,
+                      "decisions": passed.decisions}]
+    html = render_html(report)
+    assert "<h3>Stage 1</h3>" in html and "<h3>Stage 2 (the re-test)</h3>" in html
+    assert "slope in stage 1" in html and "each of the two stages at level 0.01" in html
 
 
 def test_trust_is_part_of_the_json_twin_and_read_from_the_record_file(tmp_path: Path) -> None:
@@ -187,7 +212,7 @@ def test_trust_is_part_of_the_json_twin_and_read_from_the_record_file(tmp_path: 
     assert read_calibration(path) is None
     path.write_text(json.dumps(trust_record()))
     assert read_calibration(path) == trust_record()
-    assert false_alarm_text(None) == "not measured"
+    assert rate_text(None) == "not measured"
 
 
 def test_the_command_line_renders_a_report_from_its_json_twin(tmp_path: Path, capsys: pytest.CaptureFixture[str]) \

@@ -104,13 +104,14 @@ def test_identity_and_agreement() -> None:
     assert not stats.agreement("verdict", "neither", "converges", "exact").passed
 
 
-def _run(budget: float = 1e-3) -> ClaimRun:
+def _run(budget: float = 1e-6) -> ClaimRun:
+    """A run whose stage level is sqrt(budget) = 1e-3."""
     claim = Claim("demo.claim", "sgd", "statement", "hypotheses", "source", budget)
     guard = Guard(impl=Implementation("sgd", "mylib:step", NUMPY_FORM, gd_step), budget_s=1.0, profile="quick")
     return ClaimRun(claim, "mylib:step", 5, "quick", "numpy", "checks/test_demo.py::test_demo", guard=guard)
 
 
-def test_verdict_refuses_levels_above_the_budget() -> None:
+def test_verdict_refuses_levels_above_the_stage_level() -> None:
     d = stats.z_test("m", [0.0], [1.0], 0.0, 6e-4, "z")
     with pytest.raises(ValueError, match="sum to"):
         _run().verdict(d, d)
@@ -122,7 +123,7 @@ def test_verdict_message_follows_the_grammar() -> None:
     with pytest.raises(ClaimFailed) as info:
         run.verdict(bad)
     message = str(info.value)
-    assert message.startswith("FAILED demo.claim — mylib:step [sgd · numpy · seed 5]")
+    assert message.startswith("FAILED demo.claim — mylib:step [sgd · numpy · seed 5 · stage 1]")
     assert "Var_inf[theta_i] = 0.5 (99.9% CI" in message and "theory 1; observed/theory = 0.5" in message
     assert ("reproduce: pytest --pyargs sgd_conformance.checks --sgdc-claims demo.claim --sgdc-impl sgd=mylib:step "
             "--sgdc-seed 5 --sgdc-profile quick --sgdc-backend numpy") in message

@@ -1,14 +1,16 @@
 """The ``sgd-conformance`` command line (also ``python -m sgd_conformance``).
 
     sgd-conformance report RESULTS_JSON [--html PATH]
-    sgd-conformance calibrate [--claims GLOB ...] [--seeds 100] [--seed-base 1] [--mutant-seeds 20]
-                              [--level 0.05] [-n/--workers N] [--skip-false-alarm] [--skip-power]
-                              [--out calibration.json]
+    sgd-conformance calibrate [--claims GLOB ... | --stale] [--seeds 200] [--seed-base 1] [--mutant-seeds 20]
+                              [-n/--workers N | --scheduler tcp://HOST:PORT] [--skip-false-alarm] [--skip-power]
+                              [--skip-third-party] [--out calibration.json]
 
 ``report`` renders the self-contained HTML report from a results JSON (``--sgdc-report-json``). ``calibrate``
-measures every check's false-alarm rate on the reference and its power on the mutants its record names
-(:mod:`sgd_conformance.checks.harness.calibration`), merges the figures into the record, prints a summary and exits 1
-if a claim is flagged.
+measures every check's false-alarm rate on the reference (each stage and the two-stage procedure), the suite-level rate
+on the reference and on correct third-party implementations, and each check's power on the mutants its record names
+(:mod:`sgd_conformance.checks.harness.calibration`); it merges the figures into the record, prints a summary and exits
+1 if a claim is flagged or a suite-level rate exceeds 1%. Finished tasks are journaled beside the record
+(``OUT.journal``), so an interrupted calibration resumes; the journal is removed once the record is written.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from sgd_conformance.checks.harness import calibration
+from sgd_conformance.checks.harness import calibration, engine
 from sgd_conformance.reports.model import read_calibration
 
 
@@ -34,19 +36,25 @@ def parser() -> argparse.ArgumentParser:
     defaults = calibration.Settings()
     cal.add_argument("--claims", action="append", default=[], metavar="GLOB",
                      help="calibrate only the claims whose id matches GLOB (fnmatch); may be given several times.")
+    cal.add_argument("--stale", action="store_true",
+                     help="calibrate only the claims whose record entry is missing or was measured on other code "
+                          "(their code fingerprint changed), and the suite-level rates.")
     cal.add_argument("--seeds", type=_positive, default=defaults.seeds,
-                     help=f"false-alarm runs per check, at seeds BASE, BASE+1, ... (default: {defaults.seeds}).")
+                     help=f"false-alarm runs per check and stage, at seeds BASE, BASE+1, ... (default: "
+                          f"{defaults.seeds}).")
     cal.add_argument("--seed-base", type=_non_negative, default=defaults.seed_base, metavar="BASE",
                      help=f"first seed of both runs (default: {defaults.seed_base}).")
     cal.add_argument("--mutant-seeds", type=_positive, default=defaults.mutant_seeds, metavar="M",
                      help=f"runs of the power tests, at seeds BASE, ..., BASE+M-1 (default: {defaults.mutant_seeds}).")
-    cal.add_argument("--level", type=_probability, default=defaults.level,
-                     help=f"calibration level: a check rejects at it iff its p-value is below (default: "
-                          f"{defaults.level}).")
-    cal.add_argument("-n", "--workers", type=_non_negative, default=defaults.workers,
-                     help="worker processes (default: 0, one per core; 1 runs everything in this process).")
+    cal.add_argument("-n", "--workers", type=_non_negative, default=0,
+                     help="worker processes of the local Dask cluster (default: 0, one per core; 1 runs everything "
+                          "in this process).")
+    cal.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
+                     help="run the tasks on the workers of this running Dask scheduler instead of a local cluster.")
     cal.add_argument("--skip-false-alarm", action="store_true", help="do not measure false alarms.")
     cal.add_argument("--skip-power", action="store_true", help="do not measure power.")
+    cal.add_argument("--skip-third-party", action="store_true",
+                     help="do not measure the suite-level rate of the correct third-party implementations.")
     cal.add_argument("--out", default="calibration.json",
                      help="the record, merged if it exists (default: calibration.json in the current directory; the "
                           "report reads the package's own, reports/calibration.json of the checkout).")
@@ -67,36 +75,47 @@ def _non_negative(text: str) -> int:
     return value
 
 
-def _probability(text: str) -> float:
-    value = float(text)
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"expected a level in (0, 1), got {value}")
-    return value
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command of ``argv``; the exit status: 0, 1 if a calibrated claim is flagged, 2 on a usage error."""
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parser().parse_args(argv)
     if args.command == "report":
         return _report(args.results, args.html)
-    if args.skip_false_alarm and args.skip_power:
-        parser().error("--skip-false-alarm and --skip-power leave nothing to measure")
+    if args.skip_false_alarm and args.skip_power and args.skip_third_party:
+        parser().error("--skip-false-alarm, --skip-power and --skip-third-party leave nothing to measure")
+    if args.stale and args.claims:
+        parser().error("--stale selects the claims itself: give it without --claims")
+    old = read_calibration(args.out)
+    claims = tuple(args.claims)
+    if args.stale:
+        stale = calibration.stale_claims(old)
+        for claim, reason in stale.items():
+            print(f"stale: {claim} ({reason})")
+        if not stale and args.skip_third_party:
+            print(f"calibrate: every claim of {args.out} describes this code; nothing to do")
+            return 0
+        claims = tuple(stale)
+    journal = Path(f"{args.out}.journal")
     settings = calibration.Settings(
-        claims=tuple(args.claims), seeds=args.seeds, seed_base=args.seed_base, mutant_seeds=args.mutant_seeds,
-        level=args.level, workers=args.workers,
-        false_alarm=not args.skip_false_alarm, power=not args.skip_power)
+        claims=claims, seeds=args.seeds, seed_base=args.seed_base, mutant_seeds=args.mutant_seeds,
+        false_alarm=not args.skip_false_alarm and bool(claims or not args.stale),
+        power=not args.skip_power and bool(claims or not args.stale), third_party=not args.skip_third_party,
+        engine=engine.Engine(scheduler=args.scheduler, workers=args.workers, journal=journal))
     try:
-        record = calibration.calibrate(settings, "sgd-conformance " + shlex.join(argv),
-                                       read_calibration(args.out))
+        record = calibration.calibrate(settings, "sgd-conformance " + shlex.join(argv), old)
     except calibration.CalibrationError as exc:
         print(f"calibrate: {exc}", file=sys.stderr)
         return 2
     calibration.write_record(record, args.out)
-    claims = [c for c in record["claims"] if calibration.matches(c, settings.claims)]
-    print(calibration.summary(record, claims))
+    journal.unlink(missing_ok=True)
+    measured = settings.false_alarm or settings.power
+    shown = [c for c in record["claims"] if measured and calibration.matches(c, claims)]
+    print(calibration.summary(record, shown))
     print(f"record: {args.out}")
-    return 1 if any(record["claims"][c]["flags"] for c in claims) else 0
+    suite = record["suite"]
+    exceeded = [p for p in [suite.get("reference"), *suite.get("third_party", {}).values()]
+                if p and p.get("exceeds_target")]
+    return 1 if exceeded or any(record["claims"][c]["flags"] for c in shown) else 0
 
 
 def _report(results: str, html: str | None) -> int:

@@ -1,8 +1,8 @@
 """Messages for failed claims, in the suite's one grammar::
 
-    FAILED <claim> — <implementation> [<family> · <backend> · seed <seed>]
+    FAILED <claim> — <implementation> [<family> · <backend> · seed <seed> · stage <stage>]
       <what> = <measured> (CI lo–hi), theory <predicted>; observed/theory = <ratio>
-      test: <test>; level <level> of the false-alarm budget <budget>
+      test: <test>; level <level> of the stage level <a> (false-alarm budget a^2 over both stages)
       reproduce: pytest --pyargs sgd_conformance.checks --sgdc-claims <claim> --sgdc-impl <family>=<spec>
                  --sgdc-seed <seed> --sgdc-profile <profile>
 """
@@ -99,7 +99,8 @@ def likely_cause(decision: Decision) -> str | None:
 def failure_message(run: ClaimRun, rejected: list[Decision]) -> str:
     """The whole failure report of a check, one block per rejected decision (the first few)."""
     family = run.claim.family_label
-    lines = [f"FAILED {run.claim.id} — {run.implementation} [{family} · {run.backend} · seed {run.seed}]"]
+    lines = [f"FAILED {run.claim.id} — {run.implementation} [{family} · {run.backend} · seed {run.seed} · stage "
+             f"{run.stage}]"]
     for d in rejected[:SHOWN]:
         lines.append(f"  {describe(d)}")
         cause = likely_cause(d)
@@ -108,7 +109,8 @@ def failure_message(run: ClaimRun, rejected: list[Decision]) -> str:
         note = rounding_note(d)
         if note:
             lines.append(f"  note: {note}")
-        level = f"level {d.level:.3g} of the false-alarm budget {run.budget:.3g}" if d.level else "exact check"
+        level = (f"level {d.level:.3g} of the stage level {run.level:.3g}" if d.level
+                 else "exact check (no correct implementation fails it: no re-test)")
         lines.append(f"  test: {d.test}; {level}")
     if len(rejected) > SHOWN:
         lines.append(f"  ... and {len(rejected) - SHOWN} more rejected decisions (all are in the report)")

@@ -1,77 +1,63 @@
-"""Calibration: how often each check raises a false alarm on the reference, and how often it catches each mutant.
+"""Calibration: how often each check raises a false alarm on correct implementations, stage by stage and as the
+two-stage procedure, how often the whole suite does, and how often each check catches each of its mutants.
 
-Two measurements, each a batch of :func:`sgd_conformance.run_claim` calls spread over worker processes
-(``sgd-conformance calibrate`` drives them; no pytest session is involved):
+``sgd-conformance calibrate`` drives it; every measurement is a batch of independent tasks
+``(claim id, {family: SPEC}, seed, stage)`` (stage 0: the two-stage procedure) that
+:mod:`sgd_conformance.checks.harness.engine` spreads over worker processes or a Dask cluster, journaling each
+finished task so that an interrupted calibration resumes. No pytest session is involved. The figures are defined in
+:mod:`sgd_conformance.checks.harness.calibration_figures`.
 
-False alarms. Every check runs on the reference solvers at ``--profile quick`` once per seed ``s = B, ..., B+N-1``
-(``--seeds N``). A check *rejects at level a* iff its claim p-value ``p`` (the smallest decision p-value rescaled to
-the claim budget, :meth:`checks.claims.ClaimRun.claim_p_value`) is below ``a``, or an exact decision (level 0)
-rejected. On the reference every rejection is a false alarm, so with ``k`` rejections in ``n`` runs:
+Parts of the record (``reports/calibration.json``, schema 2), each measured at ``--profile quick``:
 
-* the rate ``k / n`` with its two-sided 95% Clopper-Pearson interval ``[B(0.025; k, n-k+1), B(0.975; k+1, n-k)]``
-  (``B(q; a, b)`` the beta quantile; :meth:`scipy.stats.binomtest.proportion_ci` with ``method="exact"``);
-* the one-sided binomial p-value of ``H0: rate <= a`` against ``rate > a``: ``P(Bin(n, a) >= k)``;
-* the one-sided Kolmogorov-Smirnov test that the p-values are uniform or conservative, ``H0: P(p <= x) <= x`` for
-  every ``x``: ``D+ = sup_x (F_n(x) - x)`` with ``F_n`` the empirical CDF of the p-values (``scipy.stats.kstest``,
-  ``alternative="greater"``); a large ``D+`` means too many small p-values (an anticonservative check);
-* the number of failures at the check's own budget (``outcome == "failed"``); errors and skips apart (not in ``n``).
+* ``false_alarm`` (per claim): stage 1 on the reference at seeds ``B, ..., B+N-1`` (``--seeds N``), then stage 2 at
+  the same seeds for the claims whose runs carry p-values (an exact claim is never re-tested). Stage ``j`` at seed
+  ``s`` is what the two-stage procedure would run there, so the same data give each stage's rate at its level, the
+  claim's two-stage failure rate, and the suite-level rate.
+* ``power`` (per claim): every implementation mutant its record names, through the two-stage procedure, at seeds
+  ``B, ..., B+M-1`` (``--mutant-seeds M``). The mistakes of the suite's own oracle are listed apart
+  (``oracle_mutants``): the package's tests prove them.
+* ``suite`` (the record): the reference's suite-level rate, recomputed from the claims' entries on every merge, and
+  the suite-level rate of correct third-party implementations (:data:`THIRD_PARTY`): every claim that runs the
+  family, through the two-stage procedure, at the same seeds.
 
-
-A claim is flagged ``too_many_false_alarms`` when the binomial p-value, and ``p_values_anticonservative`` when the
-KS p-value, is below ``FLAG_LEVEL / K`` with ``K`` the number of claims calibrated in that run (Bonferroni over the
-checks, so a run flags a well-calibrated suite with probability at most ``FLAG_LEVEL``). A claim whose runs carry
-no p-value at all is of kind ``exact``: no statistical decision, so any failure is flagged ``too_many_false_alarms``
-(an exact decision spends no budget). Any error on the reference is flagged ``errors``.
-
-Power. Every implementation mutant that a claim's record names (``@claim(mutants=...)``, the deliberately wrong
-implementations of :mod:`sgd_conformance.mutants`) runs through the claim's check once per seed
-``s = B, ..., B+M-1``. A run catches the mutant when its outcome is ``failed`` or ``error`` with a message that names
-it. Per (claim, mutant): caught in ``k`` of ``M`` seeds; ``misses_mutant`` when more than one seed misses
-(``k < M - 1``). Mistakes of the suite's own oracle (``oracle_mutants``) are proven by the package's tests.
-
-The record (``reports/calibration.json``, schema 1) is merged: a run replaces only the parts (``false_alarm`` or
-``power``) of the claims it ran, so it can be built family by family.
+Every claim entry carries the fingerprint of the code its verdict depends on
+(:mod:`sgd_conformance.checks.harness.fingerprint`); ``calibrate --stale`` re-measures the claims whose code changed.
+The record is merged: a run replaces only the parts of the claims it ran.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import json
-import multiprocessing
-import os
 import platform
 from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import scipy
-from scipy import stats as sps
 
 from sgd_conformance import mutants
-from sgd_conformance.checks.harness import stats
-from sgd_conformance.checks.harness.claims import Claim
+from sgd_conformance.checks.harness import calibration_figures as figures
+from sgd_conformance.checks.harness import engine, fingerprint
+from sgd_conformance.checks.harness.claims import STAGES, Claim
 from sgd_conformance.checks.harness.run import registry, run_claim
 from sgd_conformance.reports.model import ClaimResult
-from sgd_conformance.reports.render import false_alarm_text
+from sgd_conformance.reports.render import TRUST_SCHEMA, rate_text
 
 ROOT = Path(__file__).resolve().parents[2]  # the checkout, when there is one
-SCHEMA = 1
-DEFAULT_LEVEL = 0.05
-#: family-wise level of the flags: each flag's test runs at FLAG_LEVEL / (number of claims calibrated)
-FLAG_LEVEL = 1e-3
-CONFIDENCE = 0.95
+SCHEMA = TRUST_SCHEMA
 QUICK = "quick"
-BLAS_ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-#: the test name of a power entry measured by this module (older records name the power test that logged it)
-POWER_TEST = "run_claim"
+#: correct implementations written by others, whose suite-level false-alarm rate the record measures:
+#: name -> (family, SPEC)
+THIRD_PARTY = {"torch.optim.SGD": ("sgd", "torch:torch.optim:SGD"),
+               "NumPy SGLD, another style": ("sgld", mutants.spec("sgld", mutants.CORRECT["sgld"]))}
 
 
 class CalibrationError(RuntimeError):
-    """A calibration run produced no data (pytest broke, or no check matched), or its record cannot be merged."""
+    """A calibration run produced no data, or its record cannot be merged."""
 
 
 @dataclass(frozen=True)
@@ -79,16 +65,13 @@ class Settings:
     """What one calibration run measures (the CLI's options)."""
 
     claims: tuple[str, ...] = ()
-    seeds: int = 100
+    seeds: int = 200
     seed_base: int = 1
     mutant_seeds: int = 20
-    level: float = DEFAULT_LEVEL
-    workers: int = 0  # worker processes; 0: one per core
     false_alarm: bool = True
     power: bool = True
-
-
-# --- statistics ------------------------------------------------------------------------------------------------
+    third_party: bool = True
+    engine: engine.Engine = field(default_factory=engine.Engine)
 
 
 def matches(claim_id: str, globs: Sequence[str]) -> bool:
@@ -96,152 +79,85 @@ def matches(claim_id: str, globs: Sequence[str]) -> bool:
     return not globs or any(fnmatch.fnmatchcase(claim_id, g) for g in globs)
 
 
-#: outcomes of a check that ran to its verdict (a report-only measurement that contradicts its claim is not a failure)
-RAN = ("passed", "not-confirmed", "failed")
+# --- tasks -----------------------------------------------------------------------------------------------------
 
 
-def rejected_at(result: dict[str, Any], level: float) -> bool:
-    """Whether the check of ``result`` rejects at ``level``: claim p-value ``p < level``, or an exact decision
-    rejected (a failure with no p-value, or a failed decision of level 0)."""
-    p = result.get("p_value")
-    if p is not None and float(p) < level:
-        return True
-    exact_rejected = any(d.get("level") == 0 and not d.get("passed") and d.get("enforced", True)
-                         for d in result.get("decisions", []))
-    return result["outcome"] == "failed" and (p is None or exact_rejected)
+def run_task(task: Sequence[Any]) -> dict[str, Any]:
+    """The slimmed result of one task ``(claim id, {family: SPEC}, seed, stage, code fingerprint)`` at ``--profile
+    quick``; stage 0 runs the two-stage procedure. The fingerprint only keys the task (a journaled result of other
+    code is not reused). A module-level function, so worker processes can import it."""
+    claim, impls, seed, stage = task[:4]
+    return slim(run_claim(claim, impls, seed=seed, profile=QUICK, stage=stage or None), stage)
 
 
-def clopper_pearson(k: int, n: int, confidence: float = CONFIDENCE) -> tuple[float, float]:
-    """Two-sided exact (Clopper-Pearson) interval for a binomial rate at ``confidence``
-    (:func:`sgd_conformance.checks.harness.stats.clopper_pearson`)."""
-    return stats.clopper_pearson(k, n, 1 - confidence)
+def slim(result: ClaimResult, stage: int) -> dict[str, Any]:
+    """What the figures read of a result: outcome, stage p-value, the decisions' levels and verdicts, the message's
+    first line (it names the implementation), the stages that ran."""
+    decisions = [{"level": d["level"], "passed": d["passed"], "enforced": d["enforced"]} for d in result.decisions]
+    return {"claim": result.claim, "outcome": result.outcome, "p_value": result.p_value, "seed": result.seed,
+            "stage": stage, "message": result.message.split("\n", 1)[0], "decisions": decisions,
+            "stages": [[s["stage"], s["outcome"], s["p_value"]] for s in result.stages],
+            "duration_s": result.duration_s}
 
 
-def binomial_excess_p(k: int, n: int, level: float) -> float:
-    """One-sided p-value of ``rate > level``: ``P(Bin(n, level) >= k)``."""
-    return float(sps.binomtest(k, n, level, alternative="greater").pvalue)
+def _run(tasks: Sequence[tuple[str, dict[str, str], int, int]], settings: Settings) -> list[dict[str, Any]]:
+    prints = fingerprint.fingerprints(registry())
+    return engine.run([[*task, prints[task[0]]] for task in tasks], run_task, settings.engine)
 
 
-def ks_anticonservative(p_values: Sequence[float]) -> tuple[float, float]:
-    """``(D+, p)`` of the one-sided KS test of ``H0: P(p <= x) <= x`` (uniform or conservative p-values) against too
-    many small p-values: ``D+ = sup_x (F_n(x) - x)``."""
-    test = sps.kstest(np.asarray(p_values, dtype=float), "uniform", alternative="greater")
-    return float(test.statistic), float(test.pvalue)
+def _seeds(settings: Settings) -> list[int]:
+    return list(range(settings.seed_base, settings.seed_base + settings.seeds))
 
 
-def kind_of(results: Sequence[dict[str, Any]]) -> str:
-    """``p-value`` if a run carried a claim p-value, ``exact`` if runs concluded without one, else ``untested``."""
-    ran = [r for r in results if r["outcome"] in RAN]
-    if any(r.get("p_value") is not None for r in ran):
-        return "p-value"
-    return "exact" if ran else "untested"
+def mutant_runs(settings: Settings) -> list[int]:
+    """The mutant seeds: ``seed_base, ..., seed_base + mutant_seeds - 1``."""
+    return list(range(settings.seed_base, settings.seed_base + settings.mutant_seeds))
 
 
-def false_alarm_stats(results: Sequence[dict[str, Any]], level: float, flag_level: float) -> dict[str, Any]:
-    """False-alarm figures of one claim from its schema-1 results on the reference (see the module docstring)."""
-    ran = [r for r in results if r["outcome"] in RAN]
-    n, kind = len(ran), kind_of(results)
-    failed = sum(r["outcome"] == "failed" for r in ran)
-    errors = sum(r["outcome"] == "error" for r in results)
-    figures: dict[str, Any] = {
-        "n": n, "failed_at_budget": failed, "errors": errors,
-        "skipped": sum(r["outcome"] == "skipped" for r in results), "rejections": None, "rate": None, "ci95": None,
-        "binomial_p": None, "ks_statistic": None, "ks_p": None, "p_values": 0, "flag_level": flag_level}
-    flags = ["errors"] if errors else []
-    if kind == "exact" and failed:
-        flags.append("too_many_false_alarms")
-    if kind == "p-value":
-        p_values = [float(r["p_value"]) for r in ran if r.get("p_value") is not None]
-        k = sum(rejected_at(r, level) for r in ran)
-        statistic, ks_p = ks_anticonservative(p_values)
-        figures.update(rejections=k, rate=k / n, ci95=list(clopper_pearson(k, n)),
-                       binomial_p=binomial_excess_p(k, n, level), ks_statistic=statistic, ks_p=ks_p,
-                       p_values=len(p_values))
-        flags += [name for name, p in (("too_many_false_alarms", figures["binomial_p"]),
-                                       ("p_values_anticonservative", ks_p)) if p < flag_level]
-    return {**figures, "flags": flags}
+def run_false_alarms(settings: Settings, scope: Sequence[Claim]) -> dict[str, dict[int, list[dict[str, Any]]]]:
+    """Per claim and stage, the results on the reference at every seed: stage 1 for every claim, stage 2 for the
+    claims whose stage-1 runs carry a p-value."""
+    seeds = _seeds(settings)
+    first = _run([(claim.id, {}, seed, 1) for claim in scope for seed in seeds], settings)
+    by_claim: dict[str, dict[int, list[dict[str, Any]]]] = {claim.id: {1: []} for claim in scope}
+    for result in first:
+        by_claim[result["claim"]][1].append(result)
+    statistical = [claim for claim in scope if figures.kind_of(by_claim[claim.id][1]) == "p-value"]
+    for result in _run([(claim.id, {}, seed, 2) for claim in statistical for seed in seeds], settings):
+        by_claim[result["claim"]].setdefault(2, []).append(result)
+    return by_claim
 
 
-def false_alarms(results: Iterable[dict[str, Any]], level: float) -> dict[str, dict[str, Any]]:
-    """Per claim: ``{"kind", "false_alarm"}``; the flags' level is ``FLAG_LEVEL / K`` over the K claims present."""
-    by_claim: dict[str, list[dict[str, Any]]] = {}
-    for result in results:
-        by_claim.setdefault(result["claim"], []).append(result)
-    flag_level = FLAG_LEVEL / max(len(by_claim), 1)
-    return {claim: {"kind": kind_of(rs), "false_alarm": false_alarm_stats(rs, level, flag_level)}
-            for claim, rs in sorted(by_claim.items())}
+def false_alarm_parts(results: Mapping[str, Mapping[int, Sequence[dict[str, Any]]]],
+                      claims: Mapping[str, Claim]) -> dict[str, dict[str, Any]]:
+    """Per claim: ``{"kind", "false_alarm"}``; the flags' level is ``FLAG_LEVEL / (2K)`` over the K claims."""
+    flag_level = figures.FLAG_LEVEL / (len(STAGES) * max(len(results), 1))
+    parts = {}
+    for claim_id, by_stage in sorted(results.items()):
+        claim = claims[claim_id]
+        part = figures.false_alarm_figures(by_stage, claim.stage_level, claim.budget, flag_level)
+        parts[claim_id] = {"kind": part["kind"], "false_alarm": part}
+    return parts
 
 
-def power_table(lines: Iterable[dict[str, Any]], runs: Sequence[int]) -> dict[str, list[dict[str, Any]]]:
-    """Per claim: one entry per (test, bug) of the power log, caught in ``k`` of the ``M = len(runs)`` seed runs.
-
-    ``lines`` are :func:`tests.power.assert_caught` log lines tagged with their ``run`` seed. A run is a catch when
-    every line of that run caught the mutant; a run with no line (the test broke before asserting) is a miss.
-    ``misses_mutant`` iff more than one run missed: ``k < M - 1``.
-    """
-    verdicts: dict[tuple[str, str, str], dict[int, bool]] = {}
-    for line in lines:
-        runs_of_key = verdicts.setdefault((line["claim"], line["test"], line["bug"]), {})
-        runs_of_key[line["run"]] = runs_of_key.get(line["run"], True) and bool(line["caught"])
-    table: dict[str, list[dict[str, Any]]] = {}
-    for (claim, test, bug), by_run in sorted(verdicts.items()):
-        caught = sum(by_run.get(run, False) for run in runs)
-        table.setdefault(claim, []).append({"test": test, "bug": bug, "seeds": len(runs), "caught": caught,
-                                            "misses_mutant": caught < len(runs) - 1})
-    return table
+def run_power(settings: Settings, scope: Sequence[Claim]) -> list[dict[str, Any]]:
+    """One power line per (claim, mutant of its record, seed): ``{claim, bug, run, outcome, caught}``."""
+    pairs = [(claim, bug, family, name) for claim in scope
+             for bug, (family, name) in zip(claim.mutants, claim.mutant_families(), strict=True)]
+    runs = mutant_runs(settings)
+    keys = [(claim.id, bug, name, seed) for claim, bug, _, name in pairs for seed in runs]
+    results = _run([(claim.id, {family: mutants.spec(family, name)}, seed, 0) for claim, _, family, name in pairs
+                    for seed in runs], settings)
+    return [{"claim": claim, "bug": bug, "run": seed, "outcome": result["outcome"],
+             "caught": figures.caught(result, name)}
+            for (claim, bug, name, seed), result in zip(keys, results, strict=True)]
 
 
-# --- the record ------------------------------------------------------------------------------------------------
-
-
-def claim_flags(entry: dict[str, Any]) -> list[str]:
-    """The flags of a claim entry: its false-alarm flags and ``misses_mutant`` if any mutant is missed."""
-    flags = set((entry.get("false_alarm") or {}).get("flags", []))
-    if any(m["misses_mutant"] for m in entry.get("power") or []):
-        flags.add("misses_mutant")
-    return sorted(flags)
-
-
-def merge(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any]:
-    """``new`` over ``old``: the claims and parts of ``new`` replace those of ``old``, the others are kept.
-
-    Raises CalibrationError when the two records are at different calibration levels (their rates do not compare).
-    """
-    if old is None:
-        return new
-    if old["level"] != new["level"]:
-        raise CalibrationError(f"the record is at level {old['level']}, this run at {new['level']}: write it elsewhere")
-    claims = {claim: dict(entry) for claim, entry in old["claims"].items()}
-    for claim, part in new["claims"].items():
-        entry = {**claims.get(claim, {}), **part}
-        claims[claim] = {**entry, "flags": claim_flags(entry)}
-    return {**new, "commands": _union(old["commands"], new["commands"]),
-            "calibrate": _union(old["calibrate"], new["calibrate"]), "claims": dict(sorted(claims.items()))}
-
-
-def _union(first: Sequence[str], second: Sequence[str]) -> list[str]:
-    return list(dict.fromkeys([*first, *second]))
-
-
-def claim_entries(claims: Mapping[str, Claim], false_alarm: dict[str, dict[str, Any]] | None,
-                  power: dict[str, dict[str, Any]] | None) -> dict[str, dict[str, Any]]:
-    """The claim entries of one run from its parts (each a dict claim -> part fields, or None when not run); a
-    report-only claim's kind says so, with the reason its record gives."""
-    entries: dict[str, dict[str, Any]] = {}
-    for part in (false_alarm, power):
-        for claim, fields in (part or {}).items():
-            known = claims.get(claim)
-            entries.setdefault(claim, {"budget": known.budget if known else None}).update(fields)
-            if known is not None and known.report_only and "kind" in fields:
-                entries[claim]["kind"] = f"{fields['kind']}; {known.report_only}"
-    return {claim: {**entry, "flags": claim_flags(entry)} for claim, entry in sorted(entries.items())}
-
-
-def power_parts(table: dict[str, list[dict[str, Any]]], scope: Iterable[Claim], run: dict[str, Any]) \
+def power_parts(table: Mapping[str, list[dict[str, Any]]], scope: Iterable[Claim], run: dict[str, Any]) \
         -> dict[str, dict[str, Any]]:
-    """Per claim of ``scope``: its measured mutants and ``run``; a claim with none measured gets the reason its record
-    gives, or, when its mutants are all mistakes of the suite's own oracle, a reason that names them."""
-    return {claim.id: {"power": table.get(claim.id, []), "power_run": run,
+    """Per claim of ``scope``: its measured mutants, its oracle mutants (listed apart) and ``run``; a claim with no
+    implementation mutant gets the reason its record gives, or one that names its oracle mutants."""
+    return {claim.id: {"power": table.get(claim.id, []), "power_run": run, "oracle_mutants": list(claim.oracle_mutants),
                        "no_mutant_reason": None if table.get(claim.id) else _no_mutant_reason(claim)}
             for claim in scope}
 
@@ -253,6 +169,94 @@ def _no_mutant_reason(claim: Claim) -> str | None:
         return ("its mutants are mistakes of the suite's own oracle (" + ", ".join(claim.oracle_mutants)
                 + "), caught by the package's tests rather than measured over seeds")
     return None
+
+
+def run_third_party(settings: Settings, claims: Mapping[str, Claim], invocation: str) -> dict[str, dict[str, Any]]:
+    """The suite-level false-alarm rate of each correct implementation of :data:`THIRD_PARTY` (one whose SPEC cannot
+    be imported, e.g. torch missing, is recorded as not measured, with the reason)."""
+    from sgd_conformance.checks.harness.impl import UsageError, resolve
+
+    seeds, out = _seeds(settings), {}
+    for name, (family, spec) in THIRD_PARTY.items():
+        try:
+            resolve(family, spec)
+        except UsageError as exc:
+            out[name] = {"family": family, "spec": spec, "not_measured": str(exc)}
+            continue
+        scope = sorted(claim.id for claim in claims.values() if family in claim.families)
+        results = _run([(claim, {family: spec}, seed, 0) for claim in scope for seed in seeds], settings)
+        failing: dict[int, list[str]] = {}
+        for result in results:
+            if result["outcome"] in ("failed", "error"):
+                failing.setdefault(result["seed"], []).append(result["claim"])
+        out[name] = {"family": family, "spec": spec, "claims": len(scope),
+                     **figures.suite_rate(len(failing), len(seeds)),
+                     "seeds": {"first": settings.seed_base, "count": settings.seeds},
+                     "failing": {str(seed): sorted(c) for seed, c in sorted(failing.items())},
+                     **_provenance(invocation)}
+    return out
+
+
+# --- the record ------------------------------------------------------------------------------------------------
+
+
+def claim_flags(entry: Mapping[str, Any]) -> list[str]:
+    """The flags of a claim entry: its false-alarm flags and ``misses_mutant`` if any mutant is missed."""
+    flags = set((entry.get("false_alarm") or {}).get("flags", []))
+    if any(m["misses_mutant"] for m in entry.get("power") or []):
+        flags.add("misses_mutant")
+    return sorted(flags)
+
+
+def _finish(entry: dict[str, Any]) -> dict[str, Any]:
+    """An entry with its flags, and its ``fingerprint``: the code fingerprint both parts were measured on (None when
+    they differ or one is missing: the entry is stale)."""
+    prints = {(part or {}).get("fingerprint") for part in (entry.get("false_alarm"), entry.get("power_run"))}
+    common = prints.pop() if len(prints) == 1 else None
+    return {**entry, "fingerprint": common, "flags": claim_flags(entry)}
+
+
+def merge(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any]:
+    """``new`` over ``old``: the claims and parts of ``new`` replace those of ``old``, the others are kept; the
+    reference's suite-level rate is recomputed from the merged entries. Raises CalibrationError when ``old`` is of
+    another schema (its figures do not compare: write the new record elsewhere, or remove the old one)."""
+    if old is not None and old.get("schema") != SCHEMA:
+        raise CalibrationError(f"the record is of schema {old.get('schema')}, this run writes schema {SCHEMA}: remove "
+                               "it or write elsewhere (--out)")
+    old = old or {"claims": {}, "commands": [], "suite": {}}
+    claims = {claim: dict(entry) for claim, entry in old["claims"].items()}
+    for claim, part in new["claims"].items():
+        claims[claim] = _finish({**claims.get(claim, {}), **part})
+    suite = {**old.get("suite", {}), **{k: v for k, v in new.get("suite", {}).items() if k != "reference"}}
+    third = {**old.get("suite", {}).get("third_party", {}), **new.get("suite", {}).get("third_party", {})}
+    suite = {**suite, "reference": figures.suite_figures(claims), "third_party": third}
+    return {**new, "commands": list(dict.fromkeys([*old["commands"], *new["commands"]])),
+            "claims": dict(sorted(claims.items())), "suite": suite,
+            "power_counts": figures.power_counts(claims)}
+
+
+def claim_entries(claims: Mapping[str, Claim], *parts: Mapping[str, dict[str, Any]] | None) \
+        -> dict[str, dict[str, Any]]:
+    """The claim entries of one run from its parts (each ``{claim: part fields}``, or None when not run); a
+    report-only claim's kind says so, with the reason its record gives."""
+    entries: dict[str, dict[str, Any]] = {}
+    for part in parts:
+        for claim, fields in (part or {}).items():
+            known = claims.get(claim)
+            entry = entries.setdefault(claim, {"budget": known.budget if known else None,
+                                               "stage_level": known.stage_level if known else None})
+            entry.update(fields)
+            if known is not None and known.report_only and "kind" in fields:
+                entry["kind"] = f"{fields['kind']}; {known.report_only}"
+    return dict(sorted(entries.items()))
+
+
+def stale_claims(record: Mapping[str, Any] | None, claims: Mapping[str, Claim] | None = None) -> dict[str, str]:
+    """The registered claims whose record entry is missing or was measured on other code, with the reason
+    (:func:`sgd_conformance.checks.harness.fingerprint.stale`)."""
+    claims = claims or registry()
+    found = fingerprint.stale(record or {"claims": {}}, claims)
+    return {claim: reason for claim, reason in found.items() if claim in claims}
 
 
 def git_commit(root: Path = ROOT) -> str | None:
@@ -283,100 +287,37 @@ def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-# --- running ---------------------------------------------------------------------------------------------------
-
-
-def registered_claims() -> dict[str, Claim]:
-    """Every registered claim."""
-    return registry()
-
-
-def _slim(result: ClaimResult) -> dict[str, Any]:
-    """What the statistics read of a result (the figures of thousands of runs would not fit in memory)."""
-    decisions = [{"level": d["level"], "passed": d["passed"], "enforced": d["enforced"]} for d in result.decisions]
-    return {"claim": result.claim, "outcome": result.outcome, "p_value": result.p_value, "seed": result.seed,
-            "message": result.message, "decisions": decisions}
-
-
-Task = tuple[str, dict[str, str], int]  # (claim id, {family: SPEC}, seed)
-
-
-def _run_task(task: Task) -> dict[str, Any]:
-    claim, impls, seed = task
-    return _slim(run_claim(claim, impls, seed=seed, profile=QUICK))
-
-
-def run_tasks(tasks: Sequence[Task], workers: int) -> list[dict[str, Any]]:
-    """The slimmed results of ``tasks``, in their order, on ``workers`` processes (0: one per core; 1: here)."""
-    count = workers or os.cpu_count() or 1
-    if count == 1 or len(tasks) <= 1:
-        return [_run_task(task) for task in tasks]
-    os.environ.update(BLAS_ONE_THREAD)  # inherited by the spawned workers: one BLAS thread each
-    with ProcessPoolExecutor(max_workers=count, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return list(pool.map(_run_task, tasks, chunksize=max(1, len(tasks) // (8 * count))))
-
-
-def run_false_alarms(settings: Settings, scope: Sequence[Claim]) -> list[dict[str, Any]]:
-    """The results (slimmed) of the check of every claim of ``scope`` at every seed, on the reference solvers."""
-    seeds = range(settings.seed_base, settings.seed_base + settings.seeds)
-    results = run_tasks([(claim.id, {}, seed) for claim in scope for seed in seeds], settings.workers)
-    if not results:
-        raise CalibrationError(f"no check ran (claims {list(settings.claims) or 'all'})")
-    return results
-
-
-def caught(result: dict[str, Any], bug: str) -> bool:
-    """Whether a run of the mutant ``bug`` was caught: failed or error, with a message that names it."""
-    return result["outcome"] in ("failed", "error") and result["message"].startswith(("FAILED ", "ERROR ")) \
-        and bug in result["message"]
-
-
-def run_power(settings: Settings, scope: Sequence[Claim]) -> list[dict[str, Any]]:
-    """One power line per (claim, mutant of its record, seed): ``{test, claim, bug, run, seed, outcome, caught}``."""
-    pairs = [(claim, bug, family, name) for claim in scope
-             for bug, (family, name) in zip(claim.mutants, claim.mutant_families(), strict=True)]
-    runs = mutant_runs(settings)
-    tasks = [(claim.id, {family: mutants.spec(family, name)}, seed) for claim, _, family, name in pairs
-             for seed in runs]
-    results = run_tasks(tasks, settings.workers)
-    return [{"test": POWER_TEST, "claim": claim.id, "bug": bug, "run": seed, "seed": seed,
-             "outcome": result["outcome"], "caught": caught(result, bug.rpartition(":")[2])}
-            for (claim, bug, seed), result in zip(((c, b, s) for c, b, _, _ in pairs for s in runs), results,
-                                                  strict=True)]
-
-
-def mutant_runs(settings: Settings) -> list[int]:
-    """The mutant seeds: ``seed_base, ..., seed_base + mutant_seeds - 1``."""
-    return list(range(settings.seed_base, settings.seed_base + settings.mutant_seeds))
+def _provenance(invocation: str) -> dict[str, Any]:
+    return {"command": invocation, "date": now(), "git_commit": git_commit()}
 
 
 def calibrate(settings: Settings, invocation: str, old: dict[str, Any] | None = None) -> dict[str, Any]:
     """Measure what ``settings`` asks for and return the record merged over ``old``.
 
-    ``invocation`` is the command line that regenerates this run: each part it writes keeps it, with its date and
-    commit (a merged record's parts may come from different runs).
+    ``invocation`` is the command line that regenerates this run: each part it writes keeps it, with its date,
+    commit and the code fingerprint of its claim.
     """
-    registered = registered_claims()
+    registered = registry()
     scope = [c for c in registered.values() if matches(c.id, settings.claims)]
     if not scope:
         raise CalibrationError(f"no claim matches {list(settings.claims)}")
+    prints = fingerprint.fingerprints({c.id: c for c in scope})
     fa_parts = power = None
     if settings.false_alarm:
-        fa_parts = false_alarms(run_false_alarms(settings, scope), settings.level)
-        for part in fa_parts.values():
-            part["false_alarm"].update(_provenance(invocation), profile=QUICK,
+        fa_parts = false_alarm_parts(run_false_alarms(settings, scope), registered)
+        for claim, part in fa_parts.items():
+            part["false_alarm"].update(_provenance(invocation), profile=QUICK, fingerprint=prints[claim],
                                        seeds={"first": settings.seed_base, "count": settings.seeds})
     if settings.power:
         run = {**_provenance(invocation), "seeds": {"first": settings.seed_base, "count": settings.mutant_seeds}}
-        power = power_parts(power_table(run_power(settings, scope), mutant_runs(settings)), scope, run)
-    record = {"schema": SCHEMA, "level": settings.level, "created": now(), "commands": [invocation],
-              "calibrate": [invocation], "versions": versions(), "git_commit": git_commit(),
-              "claims": claim_entries(registered, fa_parts, power)}
+        table = figures.power_table(run_power(settings, scope), mutant_runs(settings))
+        power = {claim: {**part, "power_run": {**run, "fingerprint": prints[claim]}}
+                 for claim, part in power_parts(table, scope, run).items()}
+    third = run_third_party(settings, registered, invocation) if settings.third_party else {}
+    record = {"schema": SCHEMA, "profile": QUICK, "created": now(), "commands": [invocation], "versions": versions(),
+              "git_commit": git_commit(), "claims": claim_entries(registered, fa_parts, power),
+              "suite": {"third_party": third}}
     return merge(old, record)
-
-
-def _provenance(invocation: str) -> dict[str, Any]:
-    return {"command": invocation, "date": now(), "git_commit": git_commit()}
 
 
 def write_record(record: dict[str, Any], path: str | Path) -> None:
@@ -388,21 +329,35 @@ def write_record(record: dict[str, Any], path: str | Path) -> None:
 # --- the summary -----------------------------------------------------------------------------------------------
 
 
-def summary(record: dict[str, Any], claims: Iterable[str]) -> str:
-    """A plain-text table of ``claims``: false alarms k/n at the level with the CP interval, the KS p-value, the worst
-    mutant k/M, and the flags."""
-    rows = [("claim", "kind", f"false alarms at {record['level']:g} [95% CI]", "KS p", "worst mutant", "flags")]
+def summary(record: Mapping[str, Any], claims: Iterable[str]) -> str:
+    """A plain-text table of ``claims`` (each stage's false alarms k/n at its level with the CP interval, the claim's
+    failures, the worst mutant, the flags) and the suite-level rates."""
+    rows = [("claim", "kind", "stage 1 [95% CI]", "stage 2 [95% CI]", "failed", "worst mutant", "flags")]
     for claim in claims:
         entry = record["claims"][claim]
-        rows.append((claim, entry.get("kind") or "", false_alarm_text(entry.get("false_alarm")),
-                     _p_cell(entry.get("false_alarm")), _power_cell(entry.get("power")),
+        part = entry.get("false_alarm") or {}
+        stages = part.get("stages", {})
+        rows.append((claim, (entry.get("kind") or "").split(";")[0], rate_text(stages.get("1")),
+                     rate_text(stages.get("2")), rate_text(part.get("claim")), _power_cell(entry.get("power")),
                      ", ".join(entry["flags"]) or "-"))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows)
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+    return "\n".join([*lines, *suite_lines(record.get("suite") or {})])
 
 
-def _p_cell(part: dict[str, Any] | None) -> str:
-    return "" if part is None or part["ks_p"] is None else f"{part['ks_p']:.3g}"
+def suite_lines(suite: Mapping[str, Any]) -> list[str]:
+    """The suite-level rates, one line each: the reference's and each third-party implementation's."""
+    named = [("reference", suite.get("reference"))]
+    named += [(name, part) for name, part in (suite.get("third_party") or {}).items()]
+    lines = []
+    for name, part in named:
+        if not part or part.get("not_measured") or not part.get("n"):
+            lines.append(f"suite on {name}: not measured" + (f" ({part['not_measured']})" if part else ""))
+            continue
+        verdict = "exceeds" if part["exceeds_target"] else "consistent with"
+        lines.append(f"suite on {name}: failed at {rate_text(part)} of the seeds (binomial p = "
+                     f"{part['binomial_p']:.3g}): {verdict} <= {part['target']:.0%}")
+    return lines
 
 
 def _power_cell(power: list[dict[str, Any]] | None) -> str:

@@ -8,10 +8,19 @@ the exact statement, its hypotheses, its
 source, a false-alarm budget, the sample sizes of each profile and what they buy (``power``), whether the verdict is
 report-only (and why), and the mutants its check must catch. Profiles, calibration, the power tests, README and the
 report read this record; :func:`sgd_conformance.run_claim` runs its check.
+
+Two stages. A check's enforced decisions share the *stage level* ``a = sqrt(budget)`` (Bonferroni within the stage).
+When stage 1 rejects only statistical decisions (each of level > 0), the check runs again as stage 2 on random
+streams independent of stage 1's (:meth:`ClaimRun.stream`), with the same sizes, and the claim fails only if stage 2
+rejects too. Under a correct implementation the stages' rejections are independent events of probability at most
+``a`` each, so the claim fails with probability at most ``a * a = budget``; a rejected exact decision (level 0, which
+no correct implementation fails) fails the claim at once. The stage level is large enough (0.01 at the default budget
+1e-4) for calibration to measure each stage's rate over a few hundred seeds.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -29,7 +38,10 @@ LOOP_FAMILIES = ("sampler", "reduction", "schedule", "averaging")
 IMPL_FAMILIES = ("sgd", "sgld", "sde", *LOOP_FAMILIES)
 FAMILIES = (*IMPL_FAMILIES, "reference")
 PROFILES = ("quick", "standard", "thorough")
-DEFAULT_BUDGET = 1e-3
+#: a claim's false-alarm budget: the probability that a correct implementation fails it (both stages reject)
+DEFAULT_BUDGET = 1e-4
+#: the stages of a check: stage 2 re-tests a statistical rejection of stage 1 on independent random streams
+STAGES = (1, 2)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -110,6 +122,12 @@ class Claim:
         names = used[0] if len(used) == 1 else ", ".join(used[:-1]) + " and " + used[-1]
         return f"decides on your {names}" + ("; part report-only" if self.reported_part else "")
 
+    @property
+    def stage_level(self) -> float:
+        """The level ``a = sqrt(budget)`` of each of the two stages: a correct implementation fails the claim only
+        when both independent stages reject, with probability at most ``a * a = budget``."""
+        return math.sqrt(self.budget)
+
     def sizes_for(self, profile: str) -> Mapping[str, Any]:
         """The check's sample sizes at ``profile``."""
         if profile not in PROFILES:
@@ -182,6 +200,8 @@ class ClaimRun:
     backend: str
     nodeid: str
     guard: Guard | None = None
+    #: 1, or 2 for the re-test of a statistical rejection (independent random streams, the same sizes)
+    stage: int = 1
     xp: Any = None
     #: the guards of the training-loop components the check runs (``{family: Guard}``), the user's or the reference
     components: dict[str, Guard] = field(default_factory=dict)
@@ -195,7 +215,14 @@ class ClaimRun:
 
     @property
     def budget(self) -> float:
+        """The claim's false-alarm budget (both stages)."""
         return self.claim.budget
+
+    @property
+    def level(self) -> float:
+        """The level this stage's enforced decisions share (:attr:`Claim.stage_level`); a check splits it over its
+        decisions (:func:`stats.split`)."""
+        return self.claim.stage_level
 
     @property
     def sizes(self) -> Mapping[str, Any]:
@@ -224,11 +251,13 @@ class ClaimRun:
         return {family: guard.impl.spec for family, guard in guards.items() if guard.impl.spec != "reference"}
 
     def stream(self, *labels: object, on_backend: bool = True) -> Any:
-        """The random stream named ``(seed, claim id, *labels)``: a generator on the run's backend (NumPy's when
-        ``on_backend`` is False); every name gives an independent, reproducible stream."""
+        """The random stream named ``(seed, claim id, *labels)`` (``(seed, claim id, "stage 2", *labels)`` in the
+        re-test): a generator on the run's backend (NumPy's when ``on_backend`` is False); every name gives an
+        independent, reproducible stream, so the two stages of a check are independent."""
         from sgd_conformance.solvers.rng import generator
 
-        return generator(self.seed, self.id, *labels, xp=self.xp if on_backend else None)
+        names = labels if self.stage == 1 else (f"stage {self.stage}", *labels)
+        return generator(self.seed, self.id, *names, xp=self.xp if on_backend else None)
 
     def noise(self, *labels: object) -> Any:
         """The stream handed to an ``sgld`` implementation: on the backend for the reference solver, a NumPy
@@ -241,11 +270,12 @@ class ClaimRun:
 
     def verdict(self, *decisions: Decision) -> None:
         """Record ``decisions``; raise :class:`ClaimFailed` if any enforced one rejects. The enforced levels must sum
-        to <= budget; a report-only claim's measurements (:func:`stats.reported`) spend none of it."""
+        to <= the stage's :attr:`level`; a report-only claim's measurements (:func:`stats.reported`) spend none of
+        it."""
         __tracebackhide__ = True
         total = sum(d.level for d in decisions if d.enforced)
-        if total > self.budget * (1 + 1e-9):
-            raise ValueError(f"{self.id}: decision levels sum to {total:.3g} > budget {self.budget:.3g}")
+        if total > self.level * (1 + 1e-9):
+            raise ValueError(f"{self.id}: decision levels sum to {total:.3g} > the stage level {self.level:.3g}")
         if any(not d.enforced for d in decisions) and not (self.claim.report_only or self.claim.reported_part):
             raise ValueError(f"{self.id}: a reported (not enforced) decision in a claim with no report-only part")
         self.decisions.extend(decisions)
@@ -257,9 +287,9 @@ class ClaimRun:
             raise ClaimFailed(failure_message(self, rejected))
 
     def claim_p_value(self) -> float | None:
-        """Smallest p-value over the decisions, rescaled to the claim's budget (p * budget / level, capped at 1):
-        the claim is rejected iff this is below the budget. None when every decision is exact."""
-        scaled = [min(1.0, d.p_value * self.budget / d.level) for d in self.decisions
+        """This stage's p-value: the smallest p-value over the decisions, rescaled to the stage level (p * a / level,
+        capped at 1); the stage rejects iff this is below :attr:`level`. None when every decision is exact."""
+        scaled = [min(1.0, d.p_value * self.level / d.level) for d in self.decisions
                   if d.p_value is not None and d.level > 0 and d.enforced]
         return min(scaled) if scaled else None
 

@@ -3,9 +3,14 @@
 it; no pytest session is needed.
 
 Outcomes: ``passed``; ``not-confirmed`` (a report-only measurement contradicts the claim while every enforced
-decision held: not a failure, and never read as "passed"); ``failed`` (the claim does not hold: a rejected decision,
-or a check that ended without a verdict); ``error`` (the implementation broke the contract, or the check itself
-raised).
+decision held: not a failure, and never read as "passed"); ``failed`` (the claim does not hold: a rejected exact
+decision, statistical rejections in both stages, or a check that ended without a verdict); ``error`` (the
+implementation broke the contract, or the check itself raised).
+
+Stages (:mod:`sgd_conformance.checks.harness.claims`): stage 1 runs; when it rejects only statistical decisions,
+stage 2 runs on independent streams and decides. The result keeps both stages' evidence (``ClaimResult.stages``);
+its ``decisions``, ``p_value`` and figures are those of the last stage run, so ``p_value`` is below the stage level
+exactly when the claim failed on statistical evidence. Calibration runs one stage alone (``stage=1`` or ``2``).
 """
 
 from __future__ import annotations
@@ -15,9 +20,10 @@ import pkgutil
 import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from sgd_conformance.checks.harness import profiles
-from sgd_conformance.checks.harness.claims import IMPL_FAMILIES, REGISTRY, Claim, ClaimFailed, ClaimRun
+from sgd_conformance.checks.harness.claims import IMPL_FAMILIES, REGISTRY, STAGES, Claim, ClaimFailed, ClaimRun
 from sgd_conformance.checks.harness.impl import ContractError, Guard, Implementation, reference, resolve
 from sgd_conformance.reports.model import ClaimResult
 
@@ -68,21 +74,75 @@ class Execution:
 
 def run_claim(claim_id: str, impls: Mapping[str, str | Implementation] | None = None, *, seed: int = 0,
               profile: str = "quick", backend: str = "numpy", timeout_s: float | None = None,
-              nodeid: str = "") -> ClaimResult:
+              nodeid: str = "", stage: int | None = None) -> ClaimResult:
     """Run the check of ``claim_id`` on ``impls`` (``{family: SPEC}``; the reference solvers for the families not
     given) at ``seed``, ``profile`` and ``backend``; ``timeout_s`` bounds the time spent inside the implementation
-    (default: the profile's budget). Returns the result; raises only for a usage error (unknown claim or family, a
-    SPEC that cannot be imported)."""
+    in each stage (default: the profile's budget); ``stage`` runs one stage alone (default: the two-stage
+    procedure). Returns the result; raises only for a usage error (unknown claim or family, a SPEC that cannot be
+    imported)."""
     return execute(claim_id, implementations(impls), seed=seed, profile=profile, backend=backend,
-                   timeout_s=timeout_s, nodeid=nodeid).result
+                   timeout_s=timeout_s, nodeid=nodeid, stage=stage).result
+
+
+@dataclass
+class _Stage:
+    """One stage run: its record, outcome and message, and an unexpected exception of the check."""
+
+    run: ClaimRun
+    outcome: str
+    message: str
+    unexpected: BaseException | None
+    duration_s: float
+
+    @property
+    def retest(self) -> bool:
+        """Whether stage 1 rejected on statistical evidence alone (every rejected decision of level > 0), so that
+        stage 2 decides."""
+        rejected = [d for d in self.run.decisions if d.enforced and not d.passed]
+        return self.outcome == "failed" and bool(rejected) and all(d.level > 0 for d in rejected)
+
+    def summary(self) -> dict[str, Any]:
+        return {"stage": self.run.stage, "outcome": self.outcome, "p_value": self.run.claim_p_value(),
+                "level": self.run.level, "duration_s": round(self.duration_s, 3),
+                "decisions": [asdict(d) for d in self.run.decisions]}
 
 
 def execute(claim_id: str, impls: Mapping[str, Implementation], *, seed: int, profile: str, backend: str,
-            timeout_s: float | None = None, nodeid: str = "") -> Execution:
+            timeout_s: float | None = None, nodeid: str = "", stage: int | None = None) -> Execution:
     """:func:`run_claim` on resolved implementations, keeping an unexpected exception of the check."""
     spec = REGISTRY.get(claim_id) or registry().get(claim_id)
     if spec is None:
         raise KeyError(f"no claim {claim_id!r} is registered")
+    if stage is not None and stage not in STAGES:
+        raise ValueError(f"stage {stage} is not one of {STAGES}")
+
+    def one(number: int) -> _Stage:
+        return _run_stage(spec, impls, number, seed=seed, profile=profile, backend=backend, timeout_s=timeout_s,
+                          nodeid=nodeid)
+
+    first = one(stage or 1)
+    stages = [first]
+    if stage is None and first.retest:
+        stages.append(one(2))
+    last = stages[-1]
+    message = last.message
+    if len(stages) == 2:
+        p1 = first.run.claim_p_value()
+        if last.outcome == "failed":
+            message = (f"{message}\n  stage 1 rejected too (p = {p1:.3g} < {first.run.level:.3g}); a correct "
+                       f"implementation fails both independent stages with probability <= {spec.budget:.3g}")
+        elif last.outcome in ("passed", "not-confirmed"):
+            message = "\n".join(filter(None, [message, f"passed on re-test: stage 1 rejected (p = {p1:.3g} < "
+                                                         f"{first.run.level:.3g}), stage 2 on independent streams "
+                                                         f"did not (p = {last.run.claim_p_value():.3g})"]))
+    duration = sum(s.duration_s for s in stages)
+    return Execution(_result(last.run, last.outcome, message, duration, [s.summary() for s in stages]),
+                     last.unexpected)
+
+
+def _run_stage(spec: Claim, impls: Mapping[str, Implementation], stage: int, *, seed: int, profile: str,
+               backend: str, timeout_s: float | None, nodeid: str) -> _Stage:
+    """Run one stage of the check of ``spec`` (fresh guards, so each stage has the whole time budget)."""
     active = profiles.get(profile)
     from sgd_conformance.solvers._xp import backend_namespace
 
@@ -91,7 +151,7 @@ def execute(claim_id: str, impls: Mapping[str, Implementation], *, seed: int, pr
                             profile=profile) for family in spec.families}
     run = ClaimRun(claim=spec, implementation=implementation_label(spec, impls), seed=seed, profile=profile,
                    backend=backend, nodeid=nodeid, guard=guards.get(spec.family), xp=xp,
-                   components={f: g for f, g in guards.items() if f != spec.family})
+                   components={f: g for f, g in guards.items() if f != spec.family}, stage=stage)
     start = time.perf_counter()
     unexpected: BaseException | None = None
     try:
@@ -116,8 +176,7 @@ def execute(claim_id: str, impls: Mapping[str, Implementation], *, seed: int, pr
             outcome, message = "passed", ""
         else:
             outcome, message = "failed", f"{spec.id}: the check ended without a verdict (a bug in the check)"
-    duration = time.perf_counter() - start
-    return Execution(_result(run, outcome, message, duration), unexpected)
+    return _Stage(run, outcome, message, unexpected, time.perf_counter() - start)
 
 
 def implementation_label(spec: Claim, impls: Mapping[str, Implementation]) -> str:
@@ -156,7 +215,8 @@ def catches(spec: Claim) -> list[str]:
     return [bug(family, name) for family, name in spec.mutant_families()]
 
 
-def _result(run: ClaimRun, outcome: str, message: str, duration_s: float) -> ClaimResult:
+def _result(run: ClaimRun, outcome: str, message: str, duration_s: float, stages: list[dict[str, Any]]) \
+        -> ClaimResult:
     head = run.headline()
     spec = run.claim
     return ClaimResult(
@@ -169,4 +229,4 @@ def _result(run: ClaimRun, outcome: str, message: str, duration_s: float) -> Cla
         catches=catches(spec),
         oracle_mutants=list(spec.oracle_mutants), nodeid=run.nodeid, seed=run.seed, profile=run.profile,
         backend=run.backend, duration_s=round(duration_s, 3), decisions=[asdict(d) for d in run.decisions],
-        figures=list(run.figures))
+        figures=list(run.figures), stages=stages)
