@@ -1,8 +1,10 @@
 # Two set-up-free commands (each bootstraps .venv from pyproject.toml):
 #   make verify   the whole suite on the reference solvers at --profile standard, writing reports/latest/
 #   make test     the package's tests and the suite at --profile quick; non-zero exit on any failure
-#   make calibrate  each check's measured false-alarm rate and power on its record's mutants -> reports/calibration.json
-#                   (long with the defaults of sgd-conformance calibrate; CALIBRATE_ARGS="--claims 'sgld.*'")
+#   make calibrate  each check's measured false-alarm rate (both stages), the suite-level rates and the power on its
+#                   record's mutants -> reports/calibration.json, on a local Dask cluster (hours with the defaults of
+#                   sgd-conformance calibrate; CALIBRATE_ARGS="--stale" re-measures what the code changed,
+#                   CALIBRATE_ARGS="--scheduler tcp://HOST:8786" runs on a Dask cluster)
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -25,7 +27,8 @@ verify: $(VENV)/.installed
 test: $(VENV)/.installed
 	$(PARALLEL) $(PY) -m pytest tests checks -n auto --sgdc-profile quick
 
-# the calibration sets one BLAS thread per worker itself; the record is merged, so it can be built claim by claim
+# the calibration sets one BLAS thread per worker itself; the record is merged, so it can be built claim by claim, and
+# an interrupted run resumes from its journal (reports/calibration.json.journal)
 CALIBRATE_ARGS ?=
 calibrate: $(VENV)/.installed
 	$(VENV)/bin/sgd-conformance calibrate --out reports/calibration.json $(CALIBRATE_ARGS)

@@ -57,24 +57,31 @@ def _band(values: np.ndarray) -> tuple[float, float]:
     return float(np.mean(values)), float(np.std(values, ddof=1) / math.sqrt(len(values)))
 
 
-def _above_chance(what: str, correct: int, total: int, level: float) -> stats.Decision:
-    """Sanity guard: accuracy significantly above 1/2 by the one-sided exact binomial test at ``level`` (pooled test
-    points of independent replicas: under 'every replica at or below chance' the count is stochastically below
-    Binomial(total, 1/2)). The guard passes when the test *rejects* chance, so its p-value is not a false-alarm
-    p-value of the check (the suite's convention: a decision fails iff its p-value < level); it is kept in the
-    details, and the guard spends no budget (level 0: a correct implementation is far above chance)."""
-    p = float(sps.binom.sf(correct - 1, total, 0.5))
+#: the guard's floor: the parity counts as learned when the test accuracy is significantly above 3/4 (a correct run
+#: reaches about 0.98 at quick; an update that ignores the gradient stays near chance, about 0.515)
+LEARNED_FLOOR = 0.75
+
+
+def _learned(what: str, correct: int, total: int, level: float) -> stats.Decision:
+    """Sanity guard: accuracy significantly above :data:`LEARNED_FLOOR` by the one-sided exact binomial test at
+    ``level`` (pooled test points of independent replicas: under 'every replica at or below the floor' the count is
+    stochastically below Binomial(total, floor)). The guard passes when the test *rejects* the floor, so its p-value is
+    not a false-alarm p-value of the check (the suite's convention: a decision fails iff its p-value < level); it is
+    kept in the details, and the guard spends no budget (level 0: a correct implementation is far above the floor).
+    A floor of 1/2 (above chance) let an update without the gradient pass at a stage level of 0.01: it sits a few
+    standard errors above chance."""
+    p = float(sps.binom.sf(correct - 1, total, LEARNED_FLOOR))
     return stats.Decision(what=what, test=f"sanity guard: one-sided exact binomial at {level:.3g}, {correct}/{total} "
-                                          "correct vs chance 1/2",
-                          level=0.0, passed=bool(p < level), statistic=p, measured=correct / total, predicted=0.5,
-                          details={"p-value against chance": p, "threshold": level})
+                                          f"correct vs {LEARNED_FLOOR:g}",
+                          level=0.0, passed=bool(p < level), statistic=p, measured=correct / total,
+                          predicted=LEARNED_FLOOR, details={"p-value against the floor": p, "threshold": level})
 
 
 @claim(
     "mfld.sparse-parity", family="sgld",
     statement="MFLD learns k-sparse parity (k = 2) in d dimensions from n of order d examples, where kernel "
               "regression with the fixed NTK needs n of order d^k (report-only: test accuracy vs n for both "
-              "methods, with its band over replicas; sanity guard: MFLD above chance at the largest n).",
+              "methods, with its band over replicas; sanity guard: MFLD test accuracy above 3/4 at the largest n).",
     hypotheses=f"z uniform on {{±1/sqrt d}}^d, y = d z_1 z_2 in {{±1}}; network R̄ = {NETWORK['rbar']}, logistic "
                f"loss, lambda' = {NETWORK['reg']}, particles N(0, I) at start, eta = {NETWORK['lr']}, lambda = "
                f"{PARITY_TEMPERATURE}; NTK = the empirical NTK of the same network at its initialisation (all "
@@ -92,12 +99,12 @@ def _above_chance(what: str, correct: int, total: int, level: float) -> stats.De
           'gradient-free update and gradient ascent at every profile; thorough adds replicas',
     report_only='report-only (the slides give no constants): accuracy bands of MFLD and the NTK regression, and at '
                 'n = 8d an exact sign test over paired test points that MFLD errs less often than the kernel '
-                '(reported: confirmed or not confirmed); guard: MFLD above chance',
+                '(reported: confirmed or not confirmed); guard: MFLD test accuracy above 3/4',
     mutants=("sgld_gradient_ascent", "sgld_ignores_gradient"),
 )
 def mfld_learns_sparse_parity_where_the_fixed_kernel_lags(run: ClaimRun) -> None:
     """Exact identities first (the fast gradient = the first variation's gradient, the NTK Gram = J J^T); then test
-    accuracy of MFLD and NTK regression per (d, n), banded over replicas; guard: MFLD above chance at n = 8d."""
+    accuracy of MFLD and NTK regression per (d, n), banded over replicas; guard: MFLD accuracy above 3/4 at n = 8d."""
     sizes = run.sizes
     replicas, particles, steps, dims = sizes["replicas"], sizes["particles"], sizes["steps"], sizes["dims"]
     xp = run.xp
@@ -137,7 +144,7 @@ def mfld_learns_sparse_parity_where_the_fixed_kernel_lags(run: ClaimRun) -> None
                         f"NTK {k_bands[-1][0]:.3f} ± {2 * k_bands[-1][1]:.3f}")
             if n == ns[-1]:
                 correct = int(round(float(np.sum(acc_mf)) * TEST_POINTS))
-                decisions.append(_above_chance(f"MFLD test accuracy above chance at d = {d}, n = 8d = {n}",
+                decisions.append(_learned(f"MFLD test accuracy above {LEARNED_FLOOR:g} at d = {d}, n = 8d = {n}",
                                                correct, replicas * TEST_POINTS, level))
                 decisions.append(stats.reported(stats.fails_less_often(
                     f"test error of MFLD vs NTK regression at d = {d}, n = 8d = {n} (the fixed kernel lags)",

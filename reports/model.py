@@ -120,6 +120,11 @@ def scope_summary(results: list[ClaimResult]) -> list[str]:
     lines = [f"decided on the implementation under test: {len(decided)} ({by_family or 'none'}); "
              f"theory and reference solvers only: {sum(r.scope == 'reference' for r in results)}; "
              f"report-only: {sum(r.scope == 'report-only' for r in results)}"]
+    retested = [r for r in results if len(r.stages) > 1]
+    if retested:
+        passed = [r.claim for r in retested if r.outcome in ("passed", "not-confirmed")]
+        lines.append(f"re-tested on independent streams after a statistical rejection in stage 1: {len(retested)} "
+                     f"({len(passed)} passed on re-test" + (f": {', '.join(passed)}" if passed else "") + ")")
     for r in results:
         if r.outcome == "not-confirmed":
             measured = r.message.splitlines()[1:2] or [""]

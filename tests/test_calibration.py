@@ -191,11 +191,17 @@ def test_merge_replaces_only_the_parts_and_claims_a_run_measured_and_recomputes_
         merge({**old, "schema": 1}, new)
 
 
-def test_the_record_is_stale_for_the_claims_whose_code_fingerprint_changed() -> None:
+def test_the_record_is_stale_for_the_claims_whose_code_fingerprint_changed(monkeypatch: pytest.MonkeyPatch) -> None:
     claims = {c: registry()[c] for c in (SGF_MEAN, "contract.sgd")}
     prints = fingerprint.fingerprints(claims)
     record = _record({SGF_MEAN: {"fingerprint": prints[SGF_MEAN]}, "contract.sgd": {"fingerprint": "0" * 16}})
     assert calibration.stale_claims(record, claims) == {"contract.sgd": fingerprint.CODE_CHANGED}
+    monkeypatch.setattr(calibration, "THIRD_PARTY", {"another GD": ("sgd", "x:y"), "absent": ("sgld", "x:z")})
+    sgd_claims = {c: claim for c, claim in claims.items() if "sgd" in claim.families}
+    record["suite"]["third_party"] = {"another GD": {"fingerprints": fingerprint.fingerprints(sgd_claims)}}
+    assert calibration.stale_third_party(record, claims) == ["absent"]
+    record["suite"]["third_party"]["another GD"]["fingerprints"] = {}
+    assert calibration.stale_third_party(record, claims) == ["another GD", "absent"]
 
 
 def test_git_commit_follows_head_to_a_loose_or_packed_ref(tmp_path: Path) -> None:
@@ -292,6 +298,8 @@ def test_calibrate_writes_the_record_prints_the_summary_and_fails_on_a_flag(tmp_
     settings, invocation, old = seen[0]
     assert settings.claims == ("x.*",) and settings.seeds == 20 and not settings.power and old is None
     assert settings.engine.journal == Path(f"{out}.journal")
+    main(["calibrate", "--skip-false-alarm", "--skip-power", "--third-party", "torch.optim.SGD", "--out", str(out)])
+    assert seen[1][0].third_party_names == ("torch.optim.SGD",) and seen[1][0].third_party
     assert invocation == f"sgd-conformance calibrate --claims 'x.*' --seeds 20 --skip-power --out {out}"
     assert json.loads(out.read_text())["claims"]["x.p"]["flags"] == ["misses_mutant"]
     printed = capsys.readouterr().out
@@ -309,6 +317,7 @@ def test_calibrate_stale_measures_only_the_claims_whose_code_changed(tmp_path: P
     out = tmp_path / "cal.json"
     out.write_text(json.dumps(_record({})))
     monkeypatch.setattr(calibration, "stale_claims", lambda record: {"x.p": "code changed"})
+    monkeypatch.setattr(calibration, "stale_third_party", lambda record: [])
     seen: list[calibration.Settings] = []
     monkeypatch.setattr(calibration, "calibrate", lambda settings, invocation, old: seen.append(settings) or old)
     assert main(["calibrate", "--stale", "--skip-third-party", "--out", str(out)]) == 0

@@ -24,7 +24,14 @@ import pytest
 
 from sgd_conformance.checks.harness import engine
 from sgd_conformance.checks.harness.calibration import run_task
-from sgd_conformance.checks.harness.engine import BLAS_ONE_THREAD, Engine, EngineError, read_journal, task_key
+from sgd_conformance.checks.harness.engine import (
+    BLAS_ONE_THREAD,
+    NOT_SPAWNED,
+    Engine,
+    EngineError,
+    read_journal,
+    task_key,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 DASK = Path(sys.executable).with_name("dask")
@@ -48,8 +55,8 @@ def _journal_keys(journal: Path) -> list[str]:
 
 
 def _with_blas_environment(task: list[Any]) -> dict[str, Any]:
-    """``run_task`` and the BLAS variables of the process that ran it."""
-    return {**run_task(task), "blas": {name: os.environ.get(name) for name in BLAS_ONE_THREAD}}
+    """``run_task`` and the BLAS (and glibc trim) variables of the process that ran it."""
+    return {**run_task(task), "blas": {name: os.environ.get(name) for name in (*BLAS_ONE_THREAD, *NOT_SPAWNED)}}
 
 
 def _fails_on_seed_2(task: list[Any]) -> dict[str, Any]:
@@ -67,13 +74,14 @@ def test_the_key_of_a_task_is_its_json_with_sorted_keys() -> None:
 
 def test_a_local_cluster_returns_the_results_of_a_run_here_on_one_blas_thread_a_worker(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in BLAS_ONE_THREAD:  # the workers get them from the engine, not from this process
+    for name in (*BLAS_ONE_THREAD, *NOT_SPAWNED):  # the workers get them from the engine, not from this process
         monkeypatch.delenv(name, raising=False)
     tasks = _tasks(CHEAP, range(1, 5))
     here = engine.run(tasks, run_task, HERE)
     on_cluster = engine.run([*tasks, *tasks[:2]], _with_blas_environment, Engine(workers=2, progress=False))
     assert on_cluster[len(tasks):] == on_cluster[:2]  # a repeated task ran once: the same result
-    assert [r.pop("blas") for r in on_cluster[:len(tasks)]] == [BLAS_ONE_THREAD] * len(tasks)
+    expected = {**BLAS_ONE_THREAD, **dict.fromkeys(NOT_SPAWNED)}  # no explicit trim threshold: see engine.NOT_SPAWNED
+    assert [r.pop("blas") for r in on_cluster[:len(tasks)]] == [expected] * len(tasks)
     assert _verdicts(on_cluster) == _verdicts(here + here[:2])
     assert [(r["claim"], r["seed"]) for r in here] == [(t[0], t[2]) for t in tasks]
 

@@ -79,6 +79,10 @@ def test_the_summary_and_the_report_say_what_each_verdict_decided_on() -> None:
     assert lines[0] == ("decided on the implementation under test: 1 (sgd 1); theory and reference solvers only: 1; "
                         "report-only: 1")
     assert lines[1] == "not confirmed (report-only, not a failure): c: F = -1, theory 0"
+    results[1].stages = [{"stage": stage, "outcome": outcome, "p_value": p, "level": 0.01, "decisions": []}
+                         for stage, outcome, p in ((1, "failed", 0.001), (2, "passed", 0.5))]
+    assert scope_summary(results)[1] == ("re-tested on independent streams after a statistical rejection in stage 1: 1 "
+                                         "(1 passed on re-test: b)")
     html = render_html(Report(results=results, seed=0, profile="quick", backend="numpy", implementations={},
                               versions={}, started="", duration_s=1.0))
     assert '<span class="badge not-confirmed">not confirmed</span>' in html

@@ -3,7 +3,7 @@
     sgd-conformance report RESULTS_JSON [--html PATH]
     sgd-conformance calibrate [--claims GLOB ... | --stale] [--seeds 200] [--seed-base 1] [--mutant-seeds 20]
                               [-n/--workers N | --scheduler tcp://HOST:PORT] [--skip-false-alarm] [--skip-power]
-                              [--skip-third-party] [--out calibration.json]
+                              [--skip-third-party | --third-party NAME ...] [--out calibration.json]
 
 ``report`` renders the self-contained HTML report from a results JSON (``--sgdc-report-json``). ``calibrate``
 measures every check's false-alarm rate on the reference (each stage and the two-stage procedure), the suite-level rate
@@ -55,6 +55,10 @@ def parser() -> argparse.ArgumentParser:
     cal.add_argument("--skip-power", action="store_true", help="do not measure power.")
     cal.add_argument("--skip-third-party", action="store_true",
                      help="do not measure the suite-level rate of the correct third-party implementations.")
+    cal.add_argument("--third-party", action="append", default=[], metavar="NAME",
+                     choices=list(calibration.THIRD_PARTY),
+                     help="measure only this third-party implementation's suite-level rate (repeatable; default: "
+                          "all of " + ", ".join(repr(n) for n in calibration.THIRD_PARTY) + ").")
     cal.add_argument("--out", default="calibration.json",
                      help="the record, merged if it exists (default: calibration.json in the current directory; the "
                           "report reads the package's own, reports/calibration.json of the checkout).")
@@ -87,19 +91,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser().error("--stale selects the claims itself: give it without --claims")
     old = read_calibration(args.out)
     claims = tuple(args.claims)
+    third_party = not args.skip_third_party
     if args.stale:
         stale = calibration.stale_claims(old)
-        for claim, reason in stale.items():
-            print(f"stale: {claim} ({reason})")
-        if not stale and args.skip_third_party:
-            print(f"calibrate: every claim of {args.out} describes this code; nothing to do")
+        suites = calibration.stale_third_party(old)
+        for name, reason in [*stale.items(), *((suite, "suite-level rate") for suite in suites)]:
+            print(f"stale: {name} ({reason})")
+        third_party = third_party and bool(suites)
+        if not stale and not third_party:
+            print(f"calibrate: {args.out} describes this code; nothing to do")
             return 0
         claims = tuple(stale)
     journal = Path(f"{args.out}.journal")
     settings = calibration.Settings(
         claims=claims, seeds=args.seeds, seed_base=args.seed_base, mutant_seeds=args.mutant_seeds,
         false_alarm=not args.skip_false_alarm and bool(claims or not args.stale),
-        power=not args.skip_power and bool(claims or not args.stale), third_party=not args.skip_third_party,
+        power=not args.skip_power and bool(claims or not args.stale), third_party=third_party,
+        third_party_names=tuple(args.third_party),
         engine=engine.Engine(scheduler=args.scheduler, workers=args.workers, journal=journal))
     try:
         record = calibration.calibrate(settings, "sgd-conformance " + shlex.join(argv), old)

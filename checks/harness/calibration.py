@@ -30,6 +30,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import platform
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -53,7 +54,7 @@ QUICK = "quick"
 #: correct implementations written by others, whose suite-level false-alarm rate the record measures:
 #: name -> (family, SPEC)
 THIRD_PARTY = {"torch.optim.SGD": ("sgd", "torch:torch.optim:SGD"),
-               "NumPy SGLD, another style": ("sgld", mutants.spec("sgld", mutants.CORRECT["sgld"]))}
+               "NumPy SGLD, another style": ("sgld", f"{mutants.__name__}.sgld:{mutants.CORRECT['sgld']}")}
 
 
 class CalibrationError(RuntimeError):
@@ -71,6 +72,8 @@ class Settings:
     false_alarm: bool = True
     power: bool = True
     third_party: bool = True
+    #: the names of :data:`THIRD_PARTY` to measure (all when empty)
+    third_party_names: tuple[str, ...] = ()
     engine: engine.Engine = field(default_factory=engine.Engine)
 
 
@@ -149,7 +152,7 @@ def run_power(settings: Settings, scope: Sequence[Claim]) -> list[dict[str, Any]
     results = _run([(claim.id, {family: mutants.spec(family, name)}, seed, 0) for claim, _, family, name in pairs
                     for seed in runs], settings)
     return [{"claim": claim, "bug": bug, "run": seed, "outcome": result["outcome"],
-             "caught": figures.caught(result, name)}
+             "caught": figures.caught(result, name), "duration_s": result.get("duration_s")}
             for (claim, bug, name, seed), result in zip(keys, results, strict=True)]
 
 
@@ -176,8 +179,10 @@ def run_third_party(settings: Settings, claims: Mapping[str, Claim], invocation:
     be imported, e.g. torch missing, is recorded as not measured, with the reason)."""
     from sgd_conformance.checks.harness.impl import UsageError, resolve
 
-    seeds, out = _seeds(settings), {}
+    seeds, out = _seeds(settings), dict[str, dict[str, Any]]()
     for name, (family, spec) in THIRD_PARTY.items():
+        if settings.third_party_names and name not in settings.third_party_names:
+            continue
         try:
             resolve(family, spec)
         except UsageError as exc:
@@ -189,8 +194,9 @@ def run_third_party(settings: Settings, claims: Mapping[str, Claim], invocation:
         for result in results:
             if result["outcome"] in ("failed", "error"):
                 failing.setdefault(result["seed"], []).append(result["claim"])
-        out[name] = {"family": family, "spec": spec, "claims": len(scope),
-                     **figures.suite_rate(len(failing), len(seeds)),
+        prints = fingerprint.fingerprints({claim: claims[claim] for claim in scope})
+        out[name] = {"family": family, "spec": spec, "claims": len(scope), "fingerprints": prints,
+                     **figures.suite_rate(len(failing), len(seeds)), "seconds_per_run": figures.mean_seconds(results),
                      "seeds": {"first": settings.seed_base, "count": settings.seeds},
                      "failing": {str(seed): sorted(c) for seed, c in sorted(failing.items())},
                      **_provenance(invocation)}
@@ -259,6 +265,20 @@ def stale_claims(record: Mapping[str, Any] | None, claims: Mapping[str, Claim] |
     return {claim: reason for claim, reason in found.items() if claim in claims}
 
 
+def stale_third_party(record: Mapping[str, Any] | None, claims: Mapping[str, Claim] | None = None) -> list[str]:
+    """The implementations of :data:`THIRD_PARTY` whose suite-level rate is missing from the record or was measured
+    on other code (the fingerprints of the claims it ran differ from the current claims of its family)."""
+    claims = claims or registry()
+    parts = ((record or {}).get("suite") or {}).get("third_party") or {}
+    stale = []
+    for name, (family, _) in THIRD_PARTY.items():
+        part = parts.get(name)
+        current = fingerprint.fingerprints({c.id: c for c in claims.values() if family in c.families})
+        if part is None or (not part.get("not_measured") and part.get("fingerprints") != current):
+            stale.append(name)
+    return stale
+
+
 def git_commit(root: Path = ROOT) -> str | None:
     """The commit checked out at ``root``, read from ``.git/HEAD`` (and the ref it names); None without one."""
     git = root / ".git"
@@ -297,6 +317,7 @@ def calibrate(settings: Settings, invocation: str, old: dict[str, Any] | None = 
     ``invocation`` is the command line that regenerates this run: each part it writes keeps it, with its date,
     commit and the code fingerprint of its claim.
     """
+    start = time.perf_counter()
     registered = registry()
     scope = [c for c in registered.values() if matches(c.id, settings.claims)]
     if not scope:
@@ -314,7 +335,10 @@ def calibrate(settings: Settings, invocation: str, old: dict[str, Any] | None = 
         power = {claim: {**part, "power_run": {**run, "fingerprint": prints[claim]}}
                  for claim, part in power_parts(table, scope, run).items()}
     third = run_third_party(settings, registered, invocation) if settings.third_party else {}
+    run_facts = {**_provenance(invocation), "wall_s": round(time.perf_counter() - start, 1),
+                 "workers": settings.engine.scheduler or settings.engine.worker_count()}
     record = {"schema": SCHEMA, "profile": QUICK, "created": now(), "commands": [invocation], "versions": versions(),
+              "last_run": run_facts,
               "git_commit": git_commit(), "claims": claim_entries(registered, fa_parts, power),
               "suite": {"third_party": third}}
     return merge(old, record)
@@ -332,12 +356,14 @@ def write_record(record: dict[str, Any], path: str | Path) -> None:
 def summary(record: Mapping[str, Any], claims: Iterable[str]) -> str:
     """A plain-text table of ``claims`` (each stage's false alarms k/n at its level with the CP interval, the claim's
     failures, the worst mutant, the flags) and the suite-level rates."""
-    rows = [("claim", "kind", "stage 1 [95% CI]", "stage 2 [95% CI]", "failed", "worst mutant", "flags")]
+    rows = [("claim", "kind", "s/run", "stage 1 [95% CI]", "stage 2 [95% CI]", "failed", "worst mutant", "flags")]
     for claim in claims:
         entry = record["claims"][claim]
         part = entry.get("false_alarm") or {}
         stages = part.get("stages", {})
-        rows.append((claim, (entry.get("kind") or "").split(";")[0], rate_text(stages.get("1")),
+        seconds = (stages.get("1") or {}).get("seconds_per_run")
+        rows.append((claim, (entry.get("kind") or "").split(";")[0], "-" if seconds is None else f"{seconds:.2f}",
+                     rate_text(stages.get("1")),
                      rate_text(stages.get("2")), rate_text(part.get("claim")), _power_cell(entry.get("power")),
                      ", ".join(entry["flags"]) or "-"))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]

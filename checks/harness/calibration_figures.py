@@ -90,7 +90,13 @@ def stage_figures(results: Sequence[Mapping[str, Any]], level: float) -> dict[st
     p_values = [float(r["p_value"]) for r in ran if r.get("p_value") is not None]
     ks_statistic, ks_p = ks_anticonservative(p_values) if p_values else (None, None)
     return {**rate_figures(sum(rejected(r) for r in ran), len(ran), level), "p_values": len(p_values),
-            "ks_statistic": ks_statistic, "ks_p": ks_p}
+            "ks_statistic": ks_statistic, "ks_p": ks_p, "seconds_per_run": mean_seconds(results)}
+
+
+def mean_seconds(results: Iterable[Mapping[str, Any]]) -> float | None:
+    """The mean time of the runs (one worker on one core with one BLAS thread: CPU-seconds per run)."""
+    times = [float(r["duration_s"]) for r in results if r.get("duration_s") is not None]
+    return float(np.mean(times)) if times else None
 
 
 def kind_of(results: Iterable[Mapping[str, Any]]) -> str:
@@ -193,14 +199,17 @@ def power_table(lines: Iterable[Mapping[str, Any]], runs: Sequence[int]) -> dict
     """Per claim: one entry per mutant, caught in ``k`` of the ``M = len(runs)`` seed runs (a run with no line is a
     miss); ``misses_mutant`` iff ``k < M - 1``."""
     verdicts: dict[tuple[str, str], dict[int, bool]] = {}
+    seconds: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
     for line in lines:
         by_run = verdicts.setdefault((line["claim"], line["bug"]), {})
         by_run[line["run"]] = by_run.get(line["run"], True) and bool(line["caught"])
+        seconds.setdefault((line["claim"], line["bug"]), []).append(line)
     table: dict[str, list[dict[str, Any]]] = {}
     for (claim, bug), by_run in sorted(verdicts.items()):
         k = sum(by_run.get(run, False) for run in runs)
         table.setdefault(claim, []).append({"bug": bug, "kind": "implementation", "seeds": len(runs), "caught": k,
-                                            "misses_mutant": k < len(runs) - 1})
+                                            "misses_mutant": k < len(runs) - 1,
+                                            "seconds_per_run": mean_seconds(seconds[claim, bug])})
     return table
 
 

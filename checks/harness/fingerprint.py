@@ -196,7 +196,8 @@ def fingerprints(claims: Mapping[str, Claim], index: CodeIndex = PROCESS_INDEX) 
 
 def stale(record: Mapping[str, Any], claims: Mapping[str, Claim], index: CodeIndex = PROCESS_INDEX) -> dict[str, str]:
     """The claims to re-calibrate, by id (sorted), each with why: :data:`NO_ENTRY` (the record's ``claims`` has none),
-    :data:`NO_FINGERPRINT` (its entry has no ``"fingerprint"``) or :data:`CODE_CHANGED` (the fingerprint differs
+    :data:`NO_FINGERPRINT` (its entry has no ``"fingerprint"``: none recorded, or its parts were measured on different
+    code) or :data:`CODE_CHANGED` (the fingerprint differs
     from the code's); and the record's entries of ids that are not in ``claims``, :data:`NO_SUCH_CLAIM` (to drop)."""
     entries: Mapping[str, Mapping[str, Any]] = record.get("claims", {})
     reasons: dict[str, str] = {}
@@ -206,7 +207,7 @@ def stale(record: Mapping[str, Any], claims: Mapping[str, Claim], index: CodeInd
             reasons[claim_id] = NO_SUCH_CLAIM
         elif entry is None:
             reasons[claim_id] = NO_ENTRY
-        elif "fingerprint" not in entry:
+        elif entry.get("fingerprint") is None:  # none recorded, or its parts were measured on different code
             reasons[claim_id] = NO_FINGERPRINT
         elif entry["fingerprint"] != claim_fingerprint(claims[claim_id], index):
             reasons[claim_id] = CODE_CHANGED
