@@ -135,11 +135,15 @@ def _trust(record: dict[str, Any], anchors: dict[str, str]) -> TrustView:
     their sections."""
     rows = [_trust_row(claim, entry, anchors.get(claim)) for claim, entry in record["claims"].items()]
     seeds = dict.fromkeys(text for _, entry in record["claims"].items() for text in _seed_texts(entry))
-    suite = record.get("suite") or {}
-    named = [("reference", suite.get("reference")), *(suite.get("third_party") or {}).items()]
     return TrustView(created=record.get("created", ""), git_commit=record.get("git_commit"), seeds=list(seeds),
-                     suite=[_suite_row(name, part) for name, part in named], power=record.get("power_counts") or {},
+                     suite=suite_rows(record.get("suite") or {}), power=record.get("power_counts") or {},
                      commands=record.get("commands", []), rows=rows)
+
+
+def suite_rows(suite: dict[str, Any]) -> list[SuiteRow]:
+    """The suite-level rates of a calibration record: the reference's, then each third-party implementation's."""
+    named = [("reference", suite.get("reference")), *(suite.get("third_party") or {}).items()]
+    return [_suite_row(name, part) for name, part in named]
 
 
 def _suite_row(name: str, part: dict[str, Any] | None) -> SuiteRow:

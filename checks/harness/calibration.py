@@ -46,7 +46,7 @@ from sgd_conformance.checks.harness import engine, fingerprint
 from sgd_conformance.checks.harness.claims import STAGES, Claim
 from sgd_conformance.checks.harness.run import registry, run_claim
 from sgd_conformance.reports.model import ClaimResult
-from sgd_conformance.reports.render import TRUST_SCHEMA, rate_text
+from sgd_conformance.reports.render import TRUST_SCHEMA, rate_text, suite_rows
 
 ROOT = Path(__file__).resolve().parents[2]  # the checkout, when there is one
 SCHEMA = TRUST_SCHEMA
@@ -368,22 +368,13 @@ def summary(record: Mapping[str, Any], claims: Iterable[str]) -> str:
                      ", ".join(entry["flags"]) or "-"))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
-    return "\n".join([*lines, *suite_lines(record.get("suite") or {})])
+    return "\n".join([*lines, *suite_lines(dict(record.get("suite") or {}))])
 
 
-def suite_lines(suite: Mapping[str, Any]) -> list[str]:
+def suite_lines(suite: dict[str, Any]) -> list[str]:
     """The suite-level rates, one line each: the reference's and each third-party implementation's."""
-    named = [("reference", suite.get("reference"))]
-    named += [(name, part) for name, part in (suite.get("third_party") or {}).items()]
-    lines = []
-    for name, part in named:
-        if not part or part.get("not_measured") or not part.get("n"):
-            lines.append(f"suite on {name}: not measured" + (f" ({part['not_measured']})" if part else ""))
-            continue
-        verdict = "exceeds" if part["exceeds_target"] else "consistent with"
-        lines.append(f"suite on {name}: failed at {rate_text(part)} of the seeds (binomial p = "
-                     f"{part['binomial_p']:.3g}): {verdict} <= {part['target']:.0%}")
-    return lines
+    return [f"suite on {row.name}: failed at {row.rate} of the seeds (binomial p = {row.binomial_p:.3g}): {row.verdict}"
+            if row.binomial_p is not None else f"suite on {row.name}: {row.verdict}" for row in suite_rows(suite)]
 
 
 def _power_cell(power: list[dict[str, Any]] | None) -> str:
